@@ -1,0 +1,104 @@
+//! Use cases: what a client can ask Kura to do, with the permission check each needs. Speaks
+//! in model types; knows the store and blob interfaces but neither HTTP nor SQL.
+
+pub mod delivery;
+pub mod files;
+pub mod integrity;
+pub mod upload;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::blobs::{BlobError, DynBlobStore};
+use crate::model::PathError;
+use crate::model::signature::SignatureError;
+use crate::remote::{FetchError, RemoteFetcher};
+use crate::store::{DynMetadataStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    InvalidPath(#[from] PathError),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Your request is missing file parameter.")]
+    MissingFile,
+    #[error("The requested file does not exist.")]
+    FileNotFound,
+    #[error("The requested file(s) does not exist.")]
+    FilesNotFound(Vec<String>),
+    #[error(
+        "A file with the same name already exists at the exact location. We could not overwrite it because both overwriteFile and useUniqueFileName are set to false."
+    )]
+    FileExists,
+    #[error("A file can have a maximum of {0} versions.")]
+    VersionLimit(u32),
+    #[error(
+        "Your request contains invalid file parameter. The file size exceeds limits ({limit} bytes)."
+    )]
+    TooLarge { limit: u64 },
+    #[error("Your request contains invalid file parameter. {0}")]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("{0}")]
+    NotSupported(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NameTaken => AppError::FileExists,
+            StoreError::VersionLimit(n) => AppError::VersionLimit(n),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub private_key: String,
+    pub max_upload_size: u64,
+    pub spool_dir: PathBuf,
+}
+
+/// The application: every use case hangs off this, shared by all requests.
+pub struct App {
+    pub(crate) store: DynMetadataStore,
+    pub(crate) blobs: DynBlobStore,
+    pub(crate) fetcher: RemoteFetcher,
+    pub(crate) settings: AppSettings,
+}
+
+impl App {
+    pub fn new(
+        store: DynMetadataStore,
+        blobs: DynBlobStore,
+        fetcher: RemoteFetcher,
+        settings: AppSettings,
+    ) -> Arc<Self> {
+        Arc::new(App {
+            store,
+            blobs,
+            fetcher,
+            settings,
+        })
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// `(database ok, storage ok)` for `/health`.
+    pub async fn health(&self) -> (bool, bool) {
+        let (db, storage) = tokio::join!(self.store.ping(), self.blobs.ping());
+        (db.is_ok(), storage.is_ok())
+    }
+}

@@ -1,0 +1,128 @@
+//! Settings from flags and environment (flags win), with the embedded defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const DEFAULT_MAX_UPLOAD_SIZE: u64 = 2 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kura",
+    version,
+    about = "Self-hosted digital asset management, ImageKit-compatible"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server: the Media API and URL delivery.
+    Serve(ServeArgs),
+    /// Compare metadata with stored bytes: orphan blobs and rows whose bytes are missing.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DataDirArg {
+    /// Where the embedded database, blobs and key live.
+    #[arg(long, env = "KURA_DATA_DIR", default_value = "./kura-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "KURA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Private API key; generated and stored in the data dir when absent.
+    #[arg(long, env = "KURA_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+    /// Base of every URL the server hands out; default `http://{listen}`.
+    #[arg(long, env = "KURA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest accepted upload, e.g. `2GiB`, `500MB`, `1000000`.
+    #[arg(long, env = "KURA_MAX_UPLOAD_SIZE", value_parser = parse_size, default_value = "2GiB")]
+    pub max_upload_size: u64,
+    /// Allow uploads from URLs on loopback, private and link-local addresses.
+    #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
+    pub allow_private_urls: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Remove orphan blobs (bytes no version references).
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// Sizes with an optional unit: `B`, `KB`/`MB`/`GB` (powers of 1000) or `KiB`/`MiB`/`GiB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 2GiB or 1000000"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1000 * 1000,
+        "gb" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+pub fn parse_flag(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("{other:?} is not a boolean (use 1 or 0)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1000000").unwrap(), 1_000_000);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert!(parse_size("2 parsecs").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_env() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("KURA_LISTEN", "127.0.0.1:9999") };
+        let cli = Cli::parse_from(["kura", "serve", "--listen", "127.0.0.1:7777"]);
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(args.listen.port(), 7777);
+        let cli = Cli::parse_from(["kura", "serve"]);
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(args.listen.port(), 9999);
+        unsafe { std::env::remove_var("KURA_LISTEN") };
+    }
+}

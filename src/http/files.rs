@@ -1,0 +1,313 @@
+//! File management routes: details, update, delete, bulk delete, list.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::wire::{file_json, listed_json};
+use crate::app::upload::{validate_custom_coordinates, validate_description, validate_tags};
+use crate::model::list::{MAX_LIST_LIMIT, parse_sort};
+use crate::model::{
+    AiTagRemoval, AssetTypeFilter, AttributeUpdate, FileKind, FileTypeFilter, FolderPath,
+    ListQuery, PublishChange,
+};
+
+pub async fn details(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(file_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let file = state.app.file_details(&principal, &file_id).await?;
+    Ok(Json(file_json(&file, &state.urls)).into_response())
+}
+
+/// The body of `PATCH …/details`, read from raw JSON so that an absent key (leave alone) and
+/// `null` (clear) stay distinct.
+fn parse_update(body: &Value) -> Result<AttributeUpdate, ApiError> {
+    let Value::Object(map) = body else {
+        return Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        ));
+    };
+    let mut update = AttributeUpdate::default();
+    if let Some(tags) = map.get("tags") {
+        update.tags = Some(match tags {
+            Value::Null => None,
+            Value::Array(items) => {
+                let tags = items
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        ApiError::bad_request("Your request contains invalid value for tags parameter. Provide an array of strings.")
+                    })?;
+                Some(validate_tags(tags)?)
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Your request contains invalid value for tags parameter. Provide an array of strings or null.",
+                ));
+            }
+        });
+    }
+    if let Some(coordinates) = map.get("customCoordinates") {
+        update.custom_coordinates = Some(match coordinates {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(validate_custom_coordinates(s)?),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Your request contains invalid value for customCoordinates parameter.",
+                ));
+            }
+        });
+    }
+    match map.get("description") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(d)) => {
+            validate_description(d)?;
+            update.description = Some(d.clone());
+        }
+        Some(_) => return Err(ApiError::bad_request("description should be a string.")),
+    }
+    match map.get("removeAITags") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s == "all" => update.remove_ai_tags = Some(AiTagRemoval::All),
+        Some(Value::Array(items)) => {
+            let names = items
+                .iter()
+                .map(|t| t.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ApiError::bad_request("removeAITags should be \"all\" or an array of strings.")
+                })?;
+            update.remove_ai_tags = Some(AiTagRemoval::Named(names));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "removeAITags should be \"all\" or an array of strings.",
+            ));
+        }
+    }
+    match map.get("customMetadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) if m.is_empty() => {}
+        Some(Value::Object(m)) => {
+            let names: Vec<&String> = m.keys().collect();
+            return Err(ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: "Invalid custom metadata.".into(),
+                extra: Some(
+                    json!({ "errors": { "customMetadata": format!("No custom metadata field exists with the name(s) {names:?}.") } }),
+                ),
+            });
+        }
+        Some(_) => return Err(ApiError::bad_request("customMetadata should be an object.")),
+    }
+    for unsupported in ["extensions", "webhookUrl"] {
+        match map.get(unsupported) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) if a.is_empty() => {}
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "The {unsupported} parameter is not supported by this server yet."
+                )));
+            }
+        }
+    }
+    if let Some(publish) = map.get("publish") {
+        let is_published = publish
+            .get("isPublished")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| {
+                ApiError::bad_request("publish.isPublished is required and must be a boolean.")
+            })?;
+        let include_file_versions = match publish.get("includeFileVersions") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "publish.includeFileVersions must be a boolean.",
+                ));
+            }
+        };
+        update.publish = Some(PublishChange {
+            is_published,
+            include_file_versions,
+        });
+    }
+    Ok(update)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(file_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let value: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+    let update = parse_update(&value)?;
+    let file = state.app.update_file(&principal, &file_id, update).await?;
+    Ok(Json(file_json(&file, &state.urls)).into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(file_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_file(&principal, &file_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn bulk_delete(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("fileIds parameter is missing."))?;
+    let ids = match value.get("fileIds") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request("fileIds parameter is missing."));
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::bad_request("fileIds should be an Array of strings."))?,
+        Some(_) => return Err(ApiError::bad_request("fileIds should be an Array.")),
+    };
+    let deleted = state.app.delete_files(&principal, &ids).await?;
+    Ok(Json(json!({ "successfullyDeletedFileIds": deleted })).into_response())
+}
+
+/// Parses `GET /v1/files`' query with ImageKit's messages for bad values.
+fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    let mut query = ListQuery::default();
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "type" => {
+                query.asset_type = AssetTypeFilter::parse(&value).ok_or_else(|| {
+                    ApiError::bad_request("Your request contains invalid value for type parameter. Please provide one of the following: file, file-version, folder, all.")
+                })?
+            }
+            "path" => query.folder = Some(FolderPath::parse_lenient(&value).map_err(crate::app::AppError::from)?),
+            "fileType" => {
+                query.file_type = match value.as_str() {
+                    "all" => FileTypeFilter::All,
+                    other => FileTypeFilter::Only(FileKind::parse(other).ok_or_else(|| {
+                        ApiError::bad_request("Your request contains invalid value for fileType parameter. Please provide one of the following: all, image, non-image.")
+                    })?),
+                }
+            }
+            "sort" => {
+                query.sort = parse_sort(&value).ok_or_else(|| {
+                    ApiError::bad_request("Your request contains invalid value for sort parameters.")
+                })?
+            }
+            "skip" => {
+                let skip: i64 = value.parse().map_err(|_| {
+                    ApiError::bad_request(format!("The value of skip parameter should be greater than or equal to 0. Value sent is {value}."))
+                })?;
+                if skip < 0 {
+                    return Err(ApiError::bad_request(format!("The value of skip parameter should be greater than or equal to 0. Value sent is {value}.")));
+                }
+                query.skip = skip as u64;
+            }
+            "limit" => {
+                let limit: i64 = value.parse().map_err(|_| {
+                    ApiError::bad_request(format!("Minimum value of limit parameter is 1. Value sent is {value}."))
+                })?;
+                if limit < 1 {
+                    return Err(ApiError::bad_request(format!("Minimum value of limit parameter is 1. Value sent is {value}.")));
+                }
+                if limit > i64::from(MAX_LIST_LIMIT) {
+                    return Err(ApiError::bad_request(format!("Maximum value of limit parameter is {MAX_LIST_LIMIT}. Value sent is {value}.")));
+                }
+                query.limit = limit as u32;
+            }
+            "tags" => {
+                let tags: Vec<String> = value
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                query.tags = (!tags.is_empty()).then_some(tags);
+            }
+            "name" => query.name = Some(value),
+            "searchQuery" if !value.trim().is_empty() => {
+                return Err(ApiError::bad_request(
+                    "The searchQuery parameter is not supported by this server yet; use type, path, fileType, tags and name.",
+                ));
+            }
+            // `includeFolder` and other legacy or unknown parameters change nothing.
+            _ => {}
+        }
+    }
+    Ok(query)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = parse_list_query(raw.as_deref())?;
+    let assets = state.app.list_assets(&principal, &query).await?;
+    let items: Vec<Value> = assets.iter().map(|a| listed_json(a, &state.urls)).collect();
+    Ok(Json(Value::Array(items)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_defaults_and_errors() {
+        let q = parse_list_query(None).unwrap();
+        assert_eq!(q.limit, 1000);
+        assert_eq!(q.asset_type, AssetTypeFilter::File);
+        let q = parse_list_query(Some(
+            "type=all&path=%2Fa%2Fb%2F&tags=x,%20y&skip=5&limit=10",
+        ))
+        .unwrap();
+        assert_eq!(q.folder.unwrap().as_str(), "/a/b");
+        assert_eq!(q.tags.unwrap(), ["x", "y"]);
+        assert_eq!((q.skip, q.limit), (5, 10));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "skip=-1",
+            "sort=UP",
+            "type=x",
+            "fileType=video",
+            "path=/a/../b",
+        ] {
+            assert!(parse_list_query(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn update_distinguishes_absent_from_null() {
+        let u = parse_update(&json!({"description": "x"})).unwrap();
+        assert_eq!(u.tags, None);
+        let u = parse_update(&json!({"tags": null, "customCoordinates": null})).unwrap();
+        assert_eq!(u.tags, Some(None));
+        assert_eq!(u.custom_coordinates, Some(None));
+        assert!(parse_update(&json!({"tags": "a"})).is_err());
+        assert!(parse_update(&json!({"publish": {}})).is_err());
+    }
+}

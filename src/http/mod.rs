@@ -1,0 +1,93 @@
+//! The HTTP edge: routes, ImageKit's wire format, authentication. Holds no SQL and no
+//! business rules; every handler parses, calls one use case, and shapes the answer.
+
+pub mod auth;
+pub mod delivery;
+pub mod error;
+pub mod files;
+pub mod upload;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::app::App;
+use crate::model::AssetId;
+use error::ApiError;
+use wire::{URL_ENDPOINT_PATH, Urls};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    pub urls: Urls,
+}
+
+pub fn router(app: Arc<App>, public_url: &str) -> Router {
+    // Room for base64's 4/3 expansion and the form's own overhead; the decoded size is
+    // checked exactly while streaming.
+    let max_body = app.settings().max_upload_size / 3 * 4 + 1024 * 1024;
+    let state = AppState {
+        app,
+        urls: Urls::new(public_url),
+    };
+    let upload_route = post(upload::upload).layer(DefaultBodyLimit::max(
+        usize::try_from(max_body).unwrap_or(usize::MAX),
+    ));
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/v1/files/upload", upload_route)
+        .route("/v1/files", get(files::list))
+        .route("/v1/files/", get(files::list))
+        .route(
+            "/v1/files/{file_id}/details",
+            get(files::details).patch(files::update),
+        )
+        .route("/v1/files/{file_id}", axum::routing::delete(files::delete))
+        .route("/v1/files/batch/deleteByFileIds", post(files::bulk_delete))
+        .route(
+            &format!("{URL_ENDPOINT_PATH}/{{*path}}"),
+            get(delivery::deliver),
+        )
+        .fallback(|| async { ApiError::not_found_route() })
+        .layer(middleware::from_fn(log_request))
+        .layer(middleware::map_response(request_id))
+        .with_state(state)
+}
+
+async fn request_id(mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(AssetId::generate().as_str()) {
+        response.headers_mut().insert("x-ik-requestid", value);
+    }
+    response
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let (database, storage) = state.app.health().await;
+    let body = Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": if database { "ok" } else { "unavailable" },
+        "storage": if storage { "ok" } else { "unavailable" },
+    }));
+    if database && storage {
+        body.into_response()
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
+}
+
+/// Logs each request at debug level; errors are logged where they are mapped.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    response
+}

@@ -1,0 +1,3 @@
+//! Media work: identifying what bytes are (and, later, transforming them).
+
+pub mod probe;

@@ -1,0 +1,22 @@
+//! Plain domain types: what a file, a version and a folder are, how names and paths are
+//! validated, and how listings are asked for. Nothing here knows about HTTP, SQL or bytes on disk.
+
+pub mod asset;
+pub mod id;
+pub mod list;
+pub mod path;
+pub mod principal;
+pub mod signature;
+pub mod time;
+pub mod upload;
+
+pub use asset::{
+    AiTag, FileAttributes, FileKind, FileRecord, FolderRecord, ListedAsset, MediaInfo,
+    VersionRecord,
+};
+pub use id::AssetId;
+pub use list::{AssetTypeFilter, FileTypeFilter, ListQuery, SortField, SortOrder};
+pub use path::{FileName, FolderPath, PathError};
+pub use principal::Principal;
+pub use time::Timestamp;
+pub use upload::{AiTagRemoval, AttributeUpdate, PublishChange, UploadAttributes};

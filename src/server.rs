@@ -1,0 +1,215 @@
+//! The composition root: opens the embedded stores under the data directory, wires the
+//! application, and runs the server or a maintenance command.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::integrity::CheckReport;
+use crate::app::{App, AppError, AppSettings};
+use crate::blobs::local::LocalBlobStore;
+use crate::blobs::spool::clear_spool;
+use crate::config::{CheckArgs, ServeArgs};
+use crate::model::id::random_alphanumeric;
+use crate::remote::{FetchError, RemoteFetcher};
+use crate::store::StoreError;
+use crate::store::sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("another kura server is already using the data directory {0}")]
+    DataDirInUse(PathBuf),
+    #[error("opening the database failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("setting up the URL fetcher failed: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+fn io_context(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartupError {
+    let context = context.into();
+    move |source| StartupError::Io { context, source }
+}
+
+/// The embedded stores under one data directory.
+struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    fn create(root: &Path) -> Result<Self, StartupError> {
+        std::fs::create_dir_all(root).map_err(io_context(format!(
+            "creating data directory {}",
+            root.display()
+        )))?;
+        Ok(DataDir {
+            root: root.to_owned(),
+        })
+    }
+
+    fn spool(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Held for the server's lifetime: two servers on one embedded data directory would
+    /// clear each other's spool.
+    fn lock(&self) -> Result<File, StartupError> {
+        let path = self.root.join("kura.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_context(format!("opening {}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(StartupError::DataDirInUse(self.root.clone()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(io_context(format!("locking {}", path.display()))(e))
+            }
+        }
+    }
+
+    /// The configured key, else the stored one, else a new one stored with mode 0600.
+    fn private_key(&self, configured: Option<String>) -> Result<String, StartupError> {
+        if let Some(key) = configured.filter(|k| !k.trim().is_empty()) {
+            return Ok(key.trim().to_owned());
+        }
+        let path = self.root.join("private_key");
+        match std::fs::read_to_string(&path) {
+            Ok(key) if !key.trim().is_empty() => {
+                println!(
+                    "kura using the private API key stored in {}",
+                    path.display()
+                );
+                return Ok(key.trim().to_owned());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_context(format!("reading {}", path.display()))(e)),
+        }
+        let key = format!("private_{}", random_alphanumeric(32));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_context(format!("creating {}", path.display())))?;
+        file.write_all(key.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.sync_all())
+            .map_err(io_context(format!("writing {}", path.display())))?;
+        println!(
+            "kura generated a private API key and stored it in {}",
+            path.display()
+        );
+        Ok(key)
+    }
+
+    async fn open_app(
+        &self,
+        settings_key: String,
+        max_upload_size: u64,
+        allow_private_urls: bool,
+    ) -> Result<Arc<App>, StartupError> {
+        let spool = self.spool();
+        std::fs::create_dir_all(&spool)
+            .map_err(io_context(format!("creating {}", spool.display())))?;
+        let store = SqliteStore::open(&self.root.join("kura.db")).await?;
+        let blobs = LocalBlobStore::open(self.root.join("blobs"))
+            .map_err(io_context("opening the blob directory"))?;
+        Ok(App::new(
+            Arc::new(store),
+            Arc::new(blobs),
+            RemoteFetcher::new(allow_private_urls)?,
+            AppSettings {
+                private_key: settings_key,
+                max_upload_size,
+                spool_dir: spool,
+            },
+        ))
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
+    let data = DataDir::create(&args.data.data_dir)?;
+    let _lock = data.lock()?;
+    let removed = clear_spool(&data.spool()).map_err(io_context("clearing the upload spool"))?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed partial uploads left by an earlier process"
+        );
+    }
+    let key = data.private_key(args.private_key)?;
+    let app = data
+        .open_app(key, args.max_upload_size, args.allow_private_urls)
+        .await?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(io_context(format!("listening on {}", args.listen)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(io_context("reading the bound address"))?;
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
+    let router = crate::http::router(app.clone(), &public_url);
+
+    let sweeper_app = app.clone();
+    tokio::spawn(async move {
+        sweeper_app
+            .run_sweeper(Duration::from_secs(600), Duration::from_secs(3600))
+            .await
+    });
+
+    println!("kura listening on http://{bound}");
+    println!(
+        "kura url endpoint {public_url}{}",
+        crate::http::wire::URL_ENDPOINT_PATH
+    );
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(io_context("serving HTTP"))?;
+    tracing::info!("kura stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
+    let data = DataDir::create(&args.data.data_dir)?;
+    // The key is irrelevant to checking; do not create one as a side effect.
+    let app = data.open_app(String::new(), 0, false).await?;
+    Ok(app.check(args.repair).await?)
+}

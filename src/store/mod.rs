@@ -1,0 +1,123 @@
+//! Metadata: what the library knows about folders, files, versions and blobs, behind one
+//! interface with one implementation per database. Holds no HTTP types and no business rules
+//! beyond calling the model's (e.g. how a new version's attributes are resolved).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::model::{
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, MediaInfo,
+    Principal, Timestamp, UploadAttributes,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a file with this name already exists in this folder")]
+    NameTaken,
+    #[error("the file already has the maximum of {0} versions")]
+    VersionLimit(u32),
+    #[error("the blob is being deleted; claim it again shortly")]
+    BlobBusy,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Most versions a file may have (ImageKit's limit).
+pub const MAX_VERSIONS: u32 = 100;
+
+/// Everything the store needs to record an upload whose bytes are already durable.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub folder: FolderPath,
+    pub name: FileName,
+    /// When a file of this name exists: add a version (true) or fail with `NameTaken` (false).
+    pub replace_existing: bool,
+    pub blob: String,
+    pub size: u64,
+    pub media: MediaInfo,
+    pub attributes: UploadAttributes,
+}
+
+/// Counts `kura check` compares against the blob store.
+#[derive(Debug, Clone, Default)]
+pub struct BlobReferences {
+    /// Every blob a version points at, with the size the version recorded.
+    pub referenced: Vec<(String, u64)>,
+    /// Every claimed blob, referenced or not.
+    pub claimed: Vec<String>,
+}
+
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Cheap round trip, for `/health`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Announces that bytes with this hash are about to be written and referenced, so the
+    /// sweeper leaves them alone. Fails with `BlobBusy` while the sweeper is deleting them.
+    async fn claim_blob(&self, hash: &str, size: u64) -> Result<(), StoreError>;
+
+    /// Records an upload in one transaction: missing folders, the file or its new version,
+    /// and the events.
+    async fn commit_upload(
+        &self,
+        upload: NewUpload,
+        actor: &Principal,
+    ) -> Result<FileRecord, StoreError>;
+
+    async fn get_file(&self, id: &AssetId) -> Result<Option<FileRecord>, StoreError>;
+
+    async fn find_file(
+        &self,
+        folder: &FolderPath,
+        name: &FileName,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Applies a partial update to the current version; `None` when the file does not exist.
+    async fn update_file(
+        &self,
+        id: &AssetId,
+        update: &AttributeUpdate,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Deletes files with all their versions in one transaction; returns those that existed.
+    async fn delete_files(
+        &self,
+        ids: &[AssetId],
+        actor: &Principal,
+    ) -> Result<Vec<AssetId>, StoreError>;
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError>;
+
+    /// Claimed blobs that no version references and that were last claimed before `cutoff`.
+    async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError>;
+
+    /// Marks an unreferenced blob as being deleted, atomically re-checking that it is still
+    /// unreferenced and unclaimed since `cutoff`. Returns whether the caller may delete the bytes.
+    async fn begin_blob_deletion(&self, hash: &str, cutoff: Timestamp) -> Result<bool, StoreError>;
+
+    /// Forgets a blob whose bytes are gone.
+    async fn finish_blob_deletion(&self, hash: &str) -> Result<(), StoreError>;
+
+    async fn blob_references(&self) -> Result<BlobReferences, StoreError>;
+
+    /// Number of events in the log (for tests and `kura check`).
+    async fn event_count(&self) -> Result<u64, StoreError>;
+}
+
+/// Convenience used by the application layer.
+pub type DynMetadataStore = std::sync::Arc<dyn MetadataStore>;
+
+/// The event kinds written to the log.
+pub mod event {
+    pub const FILE_CREATED: &str = "file.created";
+    pub const FILE_UPDATED: &str = "file.updated";
+    pub const FILE_DELETED: &str = "file.deleted";
+    pub const FILE_VERSION_CREATED: &str = "file-version.created";
+    pub const FOLDER_CREATED: &str = "folder.created";
+}

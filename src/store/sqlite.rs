@@ -1,0 +1,803 @@
+//! The embedded metadata store: one SQLite file in WAL mode.
+//!
+//! Writes go through a pool of exactly one connection, so transactions never contend for
+//! SQLite's single write lock inside this process; reads use their own pool and run beside it.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use super::{BlobReferences, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event};
+use crate::model::{
+    AiTag, AssetId, AssetTypeFilter, AttributeUpdate, FileAttributes, FileKind, FileName,
+    FileRecord, FileTypeFilter, FolderPath, FolderRecord, ListQuery, ListedAsset, MediaInfo,
+    Principal, SortField, SortOrder, Timestamp, VersionRecord,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit the API has acknowledged survives power loss, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        let store = SqliteStore { writer, reader };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.writer)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Migration(format!("migration {version}: {e}")))?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(version)
+                .bind(Timestamp::now().millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+const FILE_COLUMNS: &str = "f.id AS f_id, f.folder_path, f.name, f.current_version_id, \
+     f.created_at AS f_created_at, f.updated_at AS f_updated_at, \
+     v.id AS v_id, v.number, v.blob_hash, v.size, v.mime, v.format, v.file_type, v.width, \
+     v.height, v.has_alpha, v.tags, v.ai_tags, v.custom_coordinates, v.custom_metadata, \
+     v.description, v.is_private, v.is_published, v.created_at AS v_created_at, \
+     v.updated_at AS v_updated_at";
+
+fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
+    let file_id = AssetId::from_stored(row.try_get("f_id")?);
+    let version_id: String = row.try_get("v_id")?;
+    let current: String = row.try_get("current_version_id")?;
+    let kind_text: String = row.try_get("file_type")?;
+    let kind = FileKind::parse(&kind_text)
+        .ok_or_else(|| StoreError::Corrupt(format!("file type {kind_text:?}")))?;
+    let width: Option<i64> = row.try_get("width")?;
+    let height: Option<i64> = row.try_get("height")?;
+    let attributes = FileAttributes {
+        tags: json_column(row, "tags")?,
+        ai_tags: json_column::<Vec<StoredAiTag>>(row, "ai_tags")?
+            .map(|tags| tags.into_iter().map(AiTag::from).collect()),
+        custom_coordinates: row.try_get("custom_coordinates")?,
+        custom_metadata: json_column(row, "custom_metadata")?.unwrap_or_default(),
+        description: row.try_get("description")?,
+        is_private: row.try_get("is_private")?,
+        is_published: row.try_get("is_published")?,
+    };
+    let version = VersionRecord {
+        id: AssetId::from_stored(version_id.clone()),
+        file_id: file_id.clone(),
+        number: row.try_get::<i64, _>("number")? as u32,
+        blob: row.try_get("blob_hash")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        media: MediaInfo {
+            mime: row.try_get("mime")?,
+            format: row.try_get("format")?,
+            kind,
+            width: width.map(|w| w as u32),
+            height: height.map(|h| h as u32),
+            has_alpha: row.try_get("has_alpha")?,
+        },
+        attributes,
+        created_at: Timestamp::from_millis(row.try_get("v_created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("v_updated_at")?),
+    };
+    Ok(FileRecord {
+        id: file_id,
+        folder: FolderPath::from_stored(row.try_get("folder_path")?),
+        name: FileName::from_stored(row.try_get("name")?),
+        created_at: Timestamp::from_millis(row.try_get("f_created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("f_updated_at")?),
+        is_current: version_id == current,
+        version,
+    })
+}
+
+fn folder_from_row(row: &SqliteRow) -> Result<FolderRecord, StoreError> {
+    Ok(FolderRecord {
+        id: AssetId::from_stored(row.try_get("id")?),
+        path: FolderPath::from_stored(row.try_get("path")?),
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
+    })
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    column: &str,
+) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    })
+    .transpose()
+}
+
+/// The stored JSON shape of an AI tag; private to the store so the model stays free of serde.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAiTag {
+    name: String,
+    confidence: Option<f64>,
+    source: Option<String>,
+}
+
+impl From<StoredAiTag> for AiTag {
+    fn from(t: StoredAiTag) -> Self {
+        AiTag {
+            name: t.name,
+            confidence: t.confidence,
+            source: t.source,
+        }
+    }
+}
+
+fn ai_tags_json(tags: &Option<Vec<AiTag>>) -> Option<String> {
+    tags.as_ref().map(|tags| {
+        let stored: Vec<StoredAiTag> = tags
+            .iter()
+            .map(|t| StoredAiTag {
+                name: t.name.clone(),
+                confidence: t.confidence,
+                source: t.source.clone(),
+            })
+            .collect();
+        serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
+    })
+}
+
+fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
+    tags.as_ref().map(|t| Value::from(t.clone()).to_string())
+}
+
+async fn append_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    kind: &str,
+    subject: &str,
+    actor: &Principal,
+    payload: Value,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (occurred_at, kind, subject_id, actor, payload) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(at.millis())
+    .bind(kind)
+    .bind(subject)
+    .bind(actor.audit_name())
+    .bind(payload.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Creates `folder` and its missing ancestors inside `tx`.
+async fn ensure_folders(
+    tx: &mut Transaction<'static, Sqlite>,
+    folder: &FolderPath,
+    actor: &Principal,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for path in folder.lineage() {
+        let parent = path.parent().unwrap_or_else(FolderPath::root);
+        let id = AssetId::generate();
+        let inserted = sqlx::query(
+            "INSERT INTO folders (id, path, parent_path, name, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(path.as_str())
+        .bind(parent.as_str())
+        .bind(path.name())
+        .bind(now.millis())
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            append_event(
+                tx,
+                event::FOLDER_CREATED,
+                id.as_str(),
+                actor,
+                serde_json::json!({ "folderPath": path.as_str() }),
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn file_in_tx(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<Option<FileRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files f JOIN file_versions v ON v.id = f.current_version_id
+         WHERE f.id = ?"
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(file_from_row).transpose()
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    version: &VersionRecord,
+) -> Result<(), StoreError> {
+    let a = &version.attributes;
+    let m = &version.media;
+    sqlx::query(
+        "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format, file_type,
+            width, height, has_alpha, tags, ai_tags, custom_coordinates, custom_metadata,
+            description, is_private, is_published, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(version.id.as_str())
+    .bind(version.file_id.as_str())
+    .bind(i64::from(version.number))
+    .bind(&version.blob)
+    .bind(version.size as i64)
+    .bind(&m.mime)
+    .bind(&m.format)
+    .bind(m.kind.as_str())
+    .bind(m.width.map(i64::from))
+    .bind(m.height.map(i64::from))
+    .bind(m.has_alpha)
+    .bind(tags_json(&a.tags))
+    .bind(ai_tags_json(&a.ai_tags))
+    .bind(&a.custom_coordinates)
+    .bind(Value::Object(a.custom_metadata.clone()).to_string())
+    .bind(&a.description)
+    .bind(a.is_private)
+    .bind(a.is_published)
+    .bind(version.created_at.millis())
+    .bind(version.updated_at.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn claim_blob(&self, hash: &str, size: u64) -> Result<(), StoreError> {
+        let claimed = sqlx::query(
+            "INSERT INTO blobs (hash, size, state, claimed_at) VALUES (?, ?, 'live', ?)
+             ON CONFLICT (hash) DO UPDATE SET claimed_at = excluded.claimed_at
+             WHERE blobs.state = 'live'",
+        )
+        .bind(hash)
+        .bind(size as i64)
+        .bind(Timestamp::now().millis())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if claimed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::BlobBusy)
+        }
+    }
+
+    async fn commit_upload(
+        &self,
+        upload: NewUpload,
+        actor: &Principal,
+    ) -> Result<FileRecord, StoreError> {
+        let now = Timestamp::now();
+        let mut tx = self.begin().await?;
+        // The sweeper may have started deleting the bytes since they were claimed.
+        let blob_state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM blobs WHERE hash = ?")
+                .bind(&upload.blob)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if blob_state.as_deref() != Some("live") {
+            return Err(StoreError::BlobBusy);
+        }
+        ensure_folders(&mut tx, &upload.folder, actor, now).await?;
+        let existing_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM files WHERE folder_path = ? AND name = ?")
+                .bind(upload.folder.as_str())
+                .bind(upload.name.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let existing = match existing_id {
+            Some(id) => file_in_tx(&mut tx, &id).await?,
+            None => None,
+        };
+        let record = match existing {
+            Some(_) if !upload.replace_existing => return Err(StoreError::NameTaken),
+            Some(previous) => {
+                let (count, max_number): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), COALESCE(MAX(number), 0) FROM file_versions WHERE file_id = ?",
+                )
+                .bind(previous.id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                if count as u32 >= MAX_VERSIONS {
+                    return Err(StoreError::VersionLimit(MAX_VERSIONS));
+                }
+                let version = VersionRecord {
+                    id: AssetId::generate(),
+                    file_id: previous.id.clone(),
+                    number: max_number as u32 + 1,
+                    blob: upload.blob.clone(),
+                    size: upload.size,
+                    media: upload.media.clone(),
+                    attributes: upload
+                        .attributes
+                        .resolve(Some(&previous.version.attributes)),
+                    created_at: now,
+                    updated_at: now,
+                };
+                insert_version(&mut tx, &version).await?;
+                sqlx::query("UPDATE files SET current_version_id = ?, updated_at = ? WHERE id = ?")
+                    .bind(version.id.as_str())
+                    .bind(now.millis())
+                    .bind(previous.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                append_event(
+                    &mut tx,
+                    event::FILE_VERSION_CREATED,
+                    previous.id.as_str(),
+                    actor,
+                    serde_json::json!({
+                        "fileId": previous.id.as_str(),
+                        "versionId": version.id.as_str(),
+                        "filePath": previous.file_path(),
+                        "blob": &version.blob,
+                    }),
+                    now,
+                )
+                .await?;
+                FileRecord {
+                    updated_at: now,
+                    version,
+                    is_current: true,
+                    ..previous
+                }
+            }
+            None => {
+                let id = AssetId::generate();
+                // The first version shares the file's id, as ImageKit's does.
+                let version = VersionRecord {
+                    id: id.clone(),
+                    file_id: id.clone(),
+                    number: 1,
+                    blob: upload.blob.clone(),
+                    size: upload.size,
+                    media: upload.media.clone(),
+                    attributes: upload.attributes.resolve(None),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO files (id, folder_path, name, current_version_id, created_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.as_str())
+                .bind(upload.folder.as_str())
+                .bind(upload.name.as_str())
+                .bind(id.as_str())
+                .bind(now.millis())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::NameTaken),
+                    other => other?,
+                };
+                insert_version(&mut tx, &version).await?;
+                let record = FileRecord {
+                    id: id.clone(),
+                    folder: upload.folder.clone(),
+                    name: upload.name.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    version,
+                    is_current: true,
+                };
+                append_event(
+                    &mut tx,
+                    event::FILE_CREATED,
+                    id.as_str(),
+                    actor,
+                    serde_json::json!({
+                        "fileId": id.as_str(),
+                        "filePath": record.file_path(),
+                        "blob": &record.version.blob,
+                    }),
+                    now,
+                )
+                .await?;
+                record
+            }
+        };
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn get_file(&self, id: &AssetId) -> Result<Option<FileRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files f JOIN file_versions v ON v.id = f.current_version_id
+             WHERE f.id = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    async fn find_file(
+        &self,
+        folder: &FolderPath,
+        name: &FileName,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM files f JOIN file_versions v ON v.id = f.current_version_id
+             WHERE f.folder_path = ? AND f.name = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(folder.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    async fn update_file(
+        &self,
+        id: &AssetId,
+        update: &AttributeUpdate,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        let now = Timestamp::now();
+        let mut tx = self.begin().await?;
+        let Some(mut file) = file_in_tx(&mut tx, id.as_str()).await? else {
+            return Ok(None);
+        };
+        update.apply(&mut file.version.attributes);
+        let a = &file.version.attributes;
+        sqlx::query(
+            "UPDATE file_versions SET tags = ?, ai_tags = ?, custom_coordinates = ?,
+                custom_metadata = ?, description = ?, is_published = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(tags_json(&a.tags))
+        .bind(ai_tags_json(&a.ai_tags))
+        .bind(&a.custom_coordinates)
+        .bind(Value::Object(a.custom_metadata.clone()).to_string())
+        .bind(&a.description)
+        .bind(a.is_published)
+        .bind(now.millis())
+        .bind(file.version.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(publish) = update.publish.filter(|p| p.include_file_versions) {
+            sqlx::query(
+                "UPDATE file_versions SET is_published = ?, updated_at = ? WHERE file_id = ?",
+            )
+            .bind(publish.is_published)
+            .bind(now.millis())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE files SET updated_at = ? WHERE id = ?")
+            .bind(now.millis())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            event::FILE_UPDATED,
+            id.as_str(),
+            actor,
+            serde_json::json!({
+                "fileId": id.as_str(),
+                "versionId": file.version.id.as_str(),
+                "tags": &a.tags,
+                "customCoordinates": &a.custom_coordinates,
+                "description": &a.description,
+                "isPublished": a.is_published,
+            }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        file.updated_at = now;
+        file.version.updated_at = now;
+        Ok(Some(file))
+    }
+
+    async fn delete_files(
+        &self,
+        ids: &[AssetId],
+        actor: &Principal,
+    ) -> Result<Vec<AssetId>, StoreError> {
+        let now = Timestamp::now();
+        let mut tx = self.begin().await?;
+        let mut deleted = Vec::new();
+        for id in ids {
+            let Some(file) = file_in_tx(&mut tx, id.as_str()).await? else {
+                continue;
+            };
+            let blobs: Vec<String> =
+                sqlx::query_scalar("SELECT blob_hash FROM file_versions WHERE file_id = ?")
+                    .bind(id.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            sqlx::query("DELETE FROM file_versions WHERE file_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM files WHERE id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            append_event(
+                &mut tx,
+                event::FILE_DELETED,
+                id.as_str(),
+                actor,
+                serde_json::json!({
+                    "fileId": id.as_str(),
+                    "filePath": file.file_path(),
+                    "blobs": blobs,
+                }),
+                now,
+            )
+            .await?;
+            deleted.push(id.clone());
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError> {
+        let page = list_page(&self.reader, query).await?;
+        let mut assets = Vec::with_capacity(page.len());
+        for (kind, id) in page {
+            let asset = match kind.as_str() {
+                "folder" => {
+                    let row = sqlx::query(
+                        "SELECT id, path, created_at, updated_at FROM folders WHERE id = ?",
+                    )
+                    .bind(&id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                    row.as_ref()
+                        .map(folder_from_row)
+                        .transpose()?
+                        .map(ListedAsset::Folder)
+                }
+                _ => {
+                    let sql = format!(
+                        "SELECT {FILE_COLUMNS} FROM file_versions v JOIN files f ON f.id = v.file_id
+                         WHERE v.id = ?"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(&id)
+                        .fetch_optional(&self.reader)
+                        .await?;
+                    row.as_ref()
+                        .map(file_from_row)
+                        .transpose()?
+                        .map(|f| ListedAsset::File(Box::new(f)))
+                }
+            };
+            // A row deleted between the two queries is simply not listed.
+            assets.extend(asset);
+        }
+        Ok(assets)
+    }
+
+    async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT hash FROM blobs b WHERE claimed_at < ?
+             AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.blob_hash = b.hash)",
+        )
+        .bind(cutoff.millis())
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn begin_blob_deletion(&self, hash: &str, cutoff: Timestamp) -> Result<bool, StoreError> {
+        // A stored blob without a row (bytes left by hand or by an old crash) gets a
+        // 'deleting' row first, so an upload claiming it meanwhile waits for the deletion.
+        let marked = sqlx::query(
+            "INSERT INTO blobs (hash, size, state, claimed_at) VALUES (?, 0, 'deleting', 0)
+             ON CONFLICT (hash) DO UPDATE SET state = 'deleting'
+             WHERE blobs.state = 'deleting' OR (blobs.claimed_at < ?
+               AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.blob_hash = blobs.hash))",
+        )
+        .bind(hash)
+        .bind(cutoff.millis())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(marked == 1)
+    }
+
+    async fn finish_blob_deletion(&self, hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM blobs WHERE hash = ? AND state = 'deleting'")
+            .bind(hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn blob_references(&self) -> Result<BlobReferences, StoreError> {
+        let referenced: Vec<(String, i64)> =
+            sqlx::query_as("SELECT DISTINCT blob_hash, size FROM file_versions")
+                .fetch_all(&self.reader)
+                .await?;
+        let claimed = sqlx::query_scalar("SELECT hash FROM blobs")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(BlobReferences {
+            referenced: referenced.into_iter().map(|(h, s)| (h, s as u64)).collect(),
+            claimed,
+        })
+    }
+
+    async fn event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n as u64)
+    }
+}
+
+/// The ordered page of (kind, id) a listing returns. Folders and files (or versions) are
+/// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
+async fn list_page(
+    pool: &SqlitePool,
+    query: &ListQuery,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let want_folders = matches!(
+        query.asset_type,
+        AssetTypeFilter::Folder | AssetTypeFilter::All
+    ) && query.tags.is_none();
+    let want_files = !matches!(query.asset_type, AssetTypeFilter::Folder);
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT kind, id FROM (");
+    let mut branches = 0;
+    if want_folders {
+        qb.push(
+            "SELECT 'folder' AS kind, id, name, created_at, updated_at, NULL AS width,
+                    NULL AS height, NULL AS size FROM folders WHERE 1 = 1",
+        );
+        if let Some(folder) = &query.folder {
+            qb.push(" AND parent_path = ")
+                .push_bind(folder.as_str().to_owned());
+        }
+        if let Some(name) = &query.name {
+            qb.push(" AND name = ").push_bind(name.clone());
+        }
+        branches += 1;
+    }
+    if want_files {
+        if branches > 0 {
+            qb.push(" UNION ALL ");
+        }
+        let versions = matches!(query.asset_type, AssetTypeFilter::FileVersion);
+        qb.push(
+            "SELECT 'file' AS kind, v.id AS id, f.name AS name, v.created_at AS created_at,
+                    v.updated_at AS updated_at, v.width AS width, v.height AS height,
+                    v.size AS size
+             FROM files f JOIN file_versions v ON v.file_id = f.id WHERE ",
+        );
+        qb.push(if versions {
+            "v.id <> f.current_version_id"
+        } else {
+            "v.id = f.current_version_id"
+        });
+        if let Some(folder) = &query.folder {
+            qb.push(" AND f.folder_path = ")
+                .push_bind(folder.as_str().to_owned());
+        }
+        if let FileTypeFilter::Only(kind) = query.file_type {
+            qb.push(" AND v.file_type = ").push_bind(kind.as_str());
+        }
+        if let Some(name) = &query.name {
+            qb.push(" AND f.name = ").push_bind(name.clone());
+        }
+        if let Some(tags) = &query.tags {
+            qb.push(" AND EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (");
+            let mut separated = qb.separated(", ");
+            for tag in tags {
+                separated.push_bind(tag.clone());
+            }
+            qb.push("))");
+        }
+        branches += 1;
+    }
+    if branches == 0 {
+        return Ok(Vec::new());
+    }
+    let (field, order) = query.sort;
+    let column = match field {
+        SortField::Name => "name COLLATE NOCASE",
+        SortField::Created
+        | SortField::Relevance
+        | SortField::Duration
+        | SortField::OriginalCreationDate => "created_at",
+        SortField::Updated => "updated_at",
+        SortField::Height => "height",
+        SortField::Width => "width",
+        SortField::Size => "size",
+    };
+    let direction = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    qb.push(format!(
+        ") ORDER BY {column} {direction}, id {direction} LIMIT "
+    ));
+    qb.push_bind(i64::from(query.limit));
+    qb.push(" OFFSET ");
+    qb.push_bind(query.skip.min(i64::MAX as u64) as i64);
+    let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(rows)
+}
