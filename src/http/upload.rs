@@ -177,7 +177,25 @@ pub async fn upload(
     Caller(principal): Caller,
     mut multipart: Multipart,
 ) -> Result<Json<Value>, ApiError> {
-    let mut body = state.app.start_upload(&principal).await?;
+    let result = receive_upload(&state, &principal, &mut multipart).await;
+    if let Err(error) = &result
+        && error.status == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    {
+        // Read (and drop) the rest of the body, up to the body limit, so the client gets to
+        // read our 413 instead of a connection reset while it is still sending.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn receive_upload(
+    state: &AppState,
+    principal: &crate::model::Principal,
+    multipart: &mut Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let mut body = state.app.start_upload(principal).await?;
     let mut has_file = false;
     let mut file_name = None;
     let mut folder = None;
@@ -204,7 +222,7 @@ pub async fn upload(
                 ));
             }
             has_file = true;
-            read_file_field(&state, field, &mut body).await?;
+            read_file_field(state, field, &mut body).await?;
             continue;
         }
         let value = read_text(field, &name).await?;
@@ -278,7 +296,7 @@ pub async fn upload(
         overwrite_file,
         attributes,
     };
-    let record = state.app.upload(&principal, body, request).await?;
+    let record = state.app.upload(principal, body, request).await?;
     Ok(Json(upload_json(&record, &state.urls, response_fields)))
 }
 
