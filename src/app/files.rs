@@ -31,9 +31,10 @@ impl App {
     pub async fn delete_file(&self, actor: &Principal, id: &str) -> Result<(), AppError> {
         let id = AssetId::parse(id).ok_or(AppError::FileNotFound)?;
         let deleted = self.store.delete_files(&[id], actor).await?;
-        if deleted.is_empty() {
+        if deleted.ids.is_empty() {
             return Err(AppError::FileNotFound);
         }
+        self.release_blobs(&deleted.blobs).await;
         Ok(())
     }
 
@@ -68,7 +69,8 @@ impl App {
             return Err(AppError::FilesNotFound(missing));
         }
         let deleted = self.store.delete_files(&parsed, actor).await?;
-        Ok(deleted.into_iter().map(|id| id.to_string()).collect())
+        self.release_blobs(&deleted.blobs).await;
+        Ok(deleted.ids.into_iter().map(|id| id.to_string()).collect())
     }
 
     pub async fn list_assets(

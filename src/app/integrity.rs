@@ -37,6 +37,18 @@ impl App {
         Ok(removed)
     }
 
+    /// Frees the bytes of deleted versions right away when nothing else uses them. Failures
+    /// only delay the space coming back: the sweeper finds the same blobs later.
+    pub(crate) async fn release_blobs(&self, hashes: &[String]) {
+        let cutoff = Timestamp::from_millis(Timestamp::now().millis() + 1);
+        let mut seen = HashSet::new();
+        for hash in hashes.iter().filter(|h| seen.insert(h.as_str())) {
+            if let Err(e) = self.remove_blob(hash, cutoff).await {
+                tracing::warn!(blob = %hash, error = %e, "could not free a deleted file's blob");
+            }
+        }
+    }
+
     async fn remove_blob(&self, hash: &str, cutoff: Timestamp) -> Result<bool, AppError> {
         if !self.store.begin_blob_deletion(hash, cutoff).await? {
             return Ok(false);

@@ -14,7 +14,7 @@ pub struct LocalBlobStore {
 }
 
 impl LocalBlobStore {
-    /// `root` must be on the same filesystem as the spool, so that storing is a rename.
+    /// `root` must be on the same filesystem as the spool, so that storing is a link.
     pub fn open(root: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&root)?;
         Ok(LocalBlobStore { root })
@@ -45,12 +45,14 @@ impl BlobStore for LocalBlobStore {
                 .parent()
                 .ok_or_else(|| std::io::Error::other("blob path has no parent"))?;
             std::fs::create_dir_all(dir)?;
-            if target.exists() {
-                // Identical bytes are stored once; the spool copy is dropped by its owner.
-                return Ok(());
+            // A hard link, not a rename: the spool copy stays until the upload is committed,
+            // so the upload can store the bytes again if the sweeper took them meanwhile.
+            match std::fs::hard_link(&spooled, &target) {
+                Ok(()) => sync_dir(dir)?,
+                // Identical bytes are stored once.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
             }
-            std::fs::rename(&spooled, &target)?;
-            sync_dir(dir)?;
             Ok(())
         })
         .await

@@ -43,6 +43,15 @@ pub struct NewUpload {
     pub attributes: UploadAttributes,
 }
 
+/// What a deletion removed.
+#[derive(Debug, Clone, Default)]
+pub struct DeletedFiles {
+    /// The requested ids that existed.
+    pub ids: Vec<AssetId>,
+    /// Blobs the deleted versions pointed at; some may still be used by other files.
+    pub blobs: Vec<String>,
+}
+
 /// Counts `kura check` compares against the blob store.
 #[derive(Debug, Clone, Default)]
 pub struct BlobReferences {
@@ -85,12 +94,12 @@ pub trait MetadataStore: Send + Sync + 'static {
         actor: &Principal,
     ) -> Result<Option<FileRecord>, StoreError>;
 
-    /// Deletes files with all their versions in one transaction; returns those that existed.
+    /// Deletes files with all their versions in one transaction.
     async fn delete_files(
         &self,
         ids: &[AssetId],
         actor: &Principal,
-    ) -> Result<Vec<AssetId>, StoreError>;
+    ) -> Result<DeletedFiles, StoreError>;
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError>;
 

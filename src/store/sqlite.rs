@@ -15,7 +15,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::{BlobReferences, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event};
+use super::{
+    BlobReferences, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event,
+};
 use crate::model::{
     AiTag, AssetId, AssetTypeFilter, AttributeUpdate, FileAttributes, FileKind, FileName,
     FileRecord, FileTypeFilter, FolderPath, FolderRecord, ListQuery, ListedAsset, MediaInfo,
@@ -575,10 +577,10 @@ impl MetadataStore for SqliteStore {
         &self,
         ids: &[AssetId],
         actor: &Principal,
-    ) -> Result<Vec<AssetId>, StoreError> {
+    ) -> Result<DeletedFiles, StoreError> {
         let now = Timestamp::now();
         let mut tx = self.begin().await?;
-        let mut deleted = Vec::new();
+        let mut deleted = DeletedFiles::default();
         for id in ids {
             let Some(file) = file_in_tx(&mut tx, id.as_str()).await? else {
                 continue;
@@ -604,12 +606,13 @@ impl MetadataStore for SqliteStore {
                 serde_json::json!({
                     "fileId": id.as_str(),
                     "filePath": file.file_path(),
-                    "blobs": blobs,
+                    "blobs": &blobs,
                 }),
                 now,
             )
             .await?;
-            deleted.push(id.clone());
+            deleted.ids.push(id.clone());
+            deleted.blobs.extend(blobs);
         }
         tx.commit().await?;
         Ok(deleted)

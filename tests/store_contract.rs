@@ -1,0 +1,301 @@
+//! The contract every `MetadataStore` implementation must keep. Today it runs against the
+//! embedded SQLite store; the scale-out store will run the same functions.
+
+use std::path::PathBuf;
+
+use kura::model::{
+    AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, ListQuery,
+    ListedAsset, MediaInfo, Principal, SortField, SortOrder, Timestamp, UploadAttributes,
+};
+use kura::store::sqlite::SqliteStore;
+use kura::store::{MetadataStore, NewUpload, StoreError};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "kura-store-test-{}",
+            kura::model::id::random_alphanumeric(12)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn sqlite() -> (SqliteStore, TempDir) {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(&dir.0.join("kura.db")).await.unwrap();
+    (store, dir)
+}
+
+fn hash(n: u8) -> String {
+    format!("{:02x}", n).repeat(32)
+}
+
+fn upload(folder: &str, name: &str, blob: &str, replace: bool) -> NewUpload {
+    NewUpload {
+        folder: FolderPath::parse_lenient(folder).unwrap(),
+        name: FileName::sanitise(name).unwrap(),
+        replace_existing: replace,
+        blob: blob.to_owned(),
+        size: 10,
+        media: MediaInfo {
+            mime: "image/png".into(),
+            format: "png".into(),
+            kind: FileKind::Image,
+            width: Some(4),
+            height: Some(3),
+            has_alpha: false,
+        },
+        attributes: UploadAttributes {
+            tags: Some(vec!["t".into()]),
+            custom_coordinates: None,
+            custom_metadata: None,
+            description: None,
+            is_private: false,
+            is_published: true,
+            overwrite_tags: true,
+            overwrite_ai_tags: true,
+            overwrite_custom_metadata: true,
+        },
+    }
+}
+
+const ACTOR: Principal = Principal::AccountKey;
+
+async fn claim_and_commit(
+    store: &dyn MetadataStore,
+    u: NewUpload,
+) -> Result<kura::model::FileRecord, StoreError> {
+    store.claim_blob(&u.blob, u.size).await?;
+    store.commit_upload(u, &ACTOR).await
+}
+
+async fn uploads_create_files_folders_and_versions(store: &dyn MetadataStore) {
+    let first = claim_and_commit(store, upload("/a/b", "x.png", &hash(1), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.version.id, first.id,
+        "first version shares the file id"
+    );
+    assert_eq!(first.version.number, 1);
+    let second = claim_and_commit(store, upload("/a/b", "x.png", &hash(2), true))
+        .await
+        .unwrap();
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.version.number, 2);
+    assert_ne!(second.version.id, first.version.id);
+    let refused = claim_and_commit(store, upload("/a/b", "x.png", &hash(3), false)).await;
+    assert!(matches!(refused, Err(StoreError::NameTaken)));
+
+    let folders = store
+        .list(&ListQuery {
+            asset_type: AssetTypeFilter::Folder,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let paths: Vec<String> = folders
+        .iter()
+        .map(|a| match a {
+            ListedAsset::Folder(f) => f.path.to_string(),
+            ListedAsset::File(_) => panic!("file in folder listing"),
+        })
+        .collect();
+    assert_eq!(paths, ["/a", "/a/b"]);
+
+    let versions = store
+        .list(&ListQuery {
+            asset_type: AssetTypeFilter::FileVersion,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 1, "only the non-current version");
+    let current = store.get_file(&first.id).await.unwrap().unwrap();
+    assert_eq!(current.version.blob, hash(2));
+    // Every change wrote its event: two folders, a file, a version.
+    assert_eq!(store.event_count().await.unwrap(), 4);
+}
+
+async fn listing_pages_and_filters(store: &dyn MetadataStore) {
+    for (i, name) in ["c.png", "a.png", "b.png"].iter().enumerate() {
+        claim_and_commit(store, upload("/p", name, &hash(10 + i as u8), true))
+            .await
+            .unwrap();
+    }
+    let by_name = |skip, limit| ListQuery {
+        folder: Some(FolderPath::parse_lenient("/p").unwrap()),
+        sort: (SortField::Name, SortOrder::Asc),
+        skip,
+        limit,
+        ..Default::default()
+    };
+    let names = |assets: Vec<ListedAsset>| -> Vec<String> {
+        assets
+            .into_iter()
+            .map(|a| match a {
+                ListedAsset::File(f) => f.name.to_string(),
+                ListedAsset::Folder(f) => f.path.to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(store.list(&by_name(0, 10)).await.unwrap()),
+        ["a.png", "b.png", "c.png"]
+    );
+    assert_eq!(names(store.list(&by_name(1, 1)).await.unwrap()), ["b.png"]);
+    let tagged = store
+        .list(&ListQuery {
+            tags: Some(vec!["nope".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(tagged.is_empty());
+    let all_root = store
+        .list(&ListQuery {
+            asset_type: AssetTypeFilter::All,
+            folder: Some(FolderPath::root()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(all_root), ["/p"]);
+}
+
+async fn updates_apply_to_the_current_version(store: &dyn MetadataStore) {
+    let file = claim_and_commit(store, upload("/", "u.png", &hash(20), true))
+        .await
+        .unwrap();
+    let updated = store
+        .update_file(
+            &file.id,
+            &AttributeUpdate {
+                tags: Some(None),
+                description: Some("d".into()),
+                ..Default::default()
+            },
+            &ACTOR,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.version.attributes.tags, None);
+    assert_eq!(updated.version.attributes.description.as_deref(), Some("d"));
+    let missing = AssetId::parse("000000000000000000000000").unwrap();
+    assert!(
+        store
+            .update_file(&missing, &AttributeUpdate::default(), &ACTOR)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn deletion_and_the_blob_claim_protocol(store: &dyn MetadataStore) {
+    let shared = hash(30);
+    let a = claim_and_commit(store, upload("/", "a.bin", &shared, true))
+        .await
+        .unwrap();
+    let b = claim_and_commit(store, upload("/", "b.bin", &shared, true))
+        .await
+        .unwrap();
+    let later = Timestamp::from_millis(Timestamp::now().millis() + 1000);
+
+    // Referenced blobs can never be marked for deletion.
+    assert!(!store.begin_blob_deletion(&shared, later).await.unwrap());
+    let deleted = store.delete_files(&[a.id.clone()], &ACTOR).await.unwrap();
+    assert_eq!(deleted.ids, [a.id.clone()]);
+    assert_eq!(deleted.blobs, [shared.clone()]);
+    assert!(
+        !store.begin_blob_deletion(&shared, later).await.unwrap(),
+        "b still uses it"
+    );
+    store.delete_files(&[b.id.clone()], &ACTOR).await.unwrap();
+
+    // Claimed after the cutoff: left alone.
+    let past = Timestamp::from_millis(0);
+    assert!(!store.begin_blob_deletion(&shared, past).await.unwrap());
+    assert!(
+        store
+            .unreferenced_blobs(later)
+            .await
+            .unwrap()
+            .contains(&shared)
+    );
+
+    // Marked: uploads can neither claim it nor commit against it until it is gone.
+    assert!(store.begin_blob_deletion(&shared, later).await.unwrap());
+    assert!(matches!(
+        store.claim_blob(&shared, 10).await,
+        Err(StoreError::BlobBusy)
+    ));
+    assert!(matches!(
+        store
+            .commit_upload(upload("/", "c.bin", &shared, true), &ACTOR)
+            .await,
+        Err(StoreError::BlobBusy)
+    ));
+    store.finish_blob_deletion(&shared).await.unwrap();
+    claim_and_commit(store, upload("/", "c.bin", &shared, true))
+        .await
+        .unwrap();
+
+    // A claim made before the sweeper marks wins: the commit goes through.
+    let fresh = hash(31);
+    store.claim_blob(&fresh, 10).await.unwrap();
+    assert!(!store.begin_blob_deletion(&fresh, past).await.unwrap());
+    claim_and_commit(store, upload("/", "d.bin", &fresh, true))
+        .await
+        .unwrap();
+
+    // Bytes with no row at all (a stray file) can be marked too.
+    assert!(store.begin_blob_deletion(&hash(32), later).await.unwrap());
+    store.finish_blob_deletion(&hash(32)).await.unwrap();
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_contract {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = sqlite().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    uploads_create_files_folders_and_versions,
+    listing_pages_and_filters,
+    updates_apply_to_the_current_version,
+    deletion_and_the_blob_claim_protocol,
+);
+
+#[tokio::test]
+async fn sqlite_survives_reopen() {
+    let dir = TempDir::new();
+    let path = dir.0.join("kura.db");
+    let id = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        claim_and_commit(&store, upload("/r", "keep.png", &hash(40), true))
+            .await
+            .unwrap()
+            .id
+    };
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(store.get_file(&id).await.unwrap().is_some());
+}
