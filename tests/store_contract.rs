@@ -213,14 +213,20 @@ async fn deletion_and_the_blob_claim_protocol(store: &dyn MetadataStore) {
 
     // Referenced blobs can never be marked for deletion.
     assert!(!store.begin_blob_deletion(&shared, later).await.unwrap());
-    let deleted = store.delete_files(&[a.id.clone()], &ACTOR).await.unwrap();
-    assert_eq!(deleted.ids, [a.id.clone()]);
-    assert_eq!(deleted.blobs, [shared.clone()]);
+    let deleted = store
+        .delete_files(std::slice::from_ref(&a.id), &ACTOR)
+        .await
+        .unwrap();
+    assert_eq!(deleted.ids, std::slice::from_ref(&a.id));
+    assert_eq!(deleted.blobs, std::slice::from_ref(&shared));
     assert!(
         !store.begin_blob_deletion(&shared, later).await.unwrap(),
         "b still uses it"
     );
-    store.delete_files(&[b.id.clone()], &ACTOR).await.unwrap();
+    store
+        .delete_files(std::slice::from_ref(&b.id), &ACTOR)
+        .await
+        .unwrap();
 
     // Claimed after the cutoff: left alone.
     let past = Timestamp::from_millis(0);
