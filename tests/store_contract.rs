@@ -292,6 +292,24 @@ contract!(
 );
 
 #[tokio::test]
+async fn sqlite_event_log_is_append_only() {
+    let dir = TempDir::new();
+    let path = dir.0.join("kura.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    claim_and_commit(&store, upload("/", "e.png", &hash(50), true))
+        .await
+        .unwrap();
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    for sql in ["UPDATE events SET kind = 'x'", "DELETE FROM events"] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
 async fn sqlite_survives_reopen() {
     let dir = TempDir::new();
     let path = dir.0.join("kura.db");

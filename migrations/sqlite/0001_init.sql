@@ -66,3 +66,12 @@ CREATE TABLE events (
     actor       TEXT NOT NULL,
     payload     TEXT NOT NULL
 );
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event log is append-only');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+    SELECT RAISE(ABORT, 'the event log is append-only');
+END;
