@@ -56,14 +56,7 @@ fn upload(folder: &str, name: &str, blob: &str, replace: bool) -> NewUpload {
         },
         attributes: UploadAttributes {
             tags: Some(vec!["t".into()]),
-            custom_coordinates: None,
-            custom_metadata: None,
-            description: None,
-            is_private: false,
-            is_published: true,
-            overwrite_tags: true,
-            overwrite_ai_tags: true,
-            overwrite_custom_metadata: true,
+            ..Default::default()
         },
     }
 }

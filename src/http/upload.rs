@@ -202,17 +202,7 @@ async fn receive_upload(
     let mut use_unique = true;
     let mut overwrite_file = true;
     let mut response_fields = ResponseFields::default();
-    let mut attributes = UploadAttributes {
-        tags: None,
-        custom_coordinates: None,
-        custom_metadata: None,
-        description: None,
-        is_private: false,
-        is_published: true,
-        overwrite_tags: true,
-        overwrite_ai_tags: true,
-        overwrite_custom_metadata: true,
-    };
+    let mut attributes = UploadAttributes::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {

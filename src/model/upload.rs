@@ -18,6 +18,24 @@ pub struct UploadAttributes {
     pub overwrite_custom_metadata: bool,
 }
 
+impl Default for UploadAttributes {
+    /// What an upload that names no attributes gets: public, published, and every
+    /// `overwrite…` flag at ImageKit's default of true.
+    fn default() -> Self {
+        UploadAttributes {
+            tags: None,
+            custom_coordinates: None,
+            custom_metadata: None,
+            description: None,
+            is_private: false,
+            is_published: true,
+            overwrite_tags: true,
+            overwrite_ai_tags: true,
+            overwrite_custom_metadata: true,
+        }
+    }
+}
+
 impl UploadAttributes {
     /// ImageKit's rules (upload API docs): an attribute the request omits is removed from the
     /// new version unless its `overwrite…` flag is false, in which case it carries over.
@@ -116,17 +134,7 @@ mod tests {
     }
 
     fn request() -> UploadAttributes {
-        UploadAttributes {
-            tags: None,
-            custom_coordinates: None,
-            custom_metadata: None,
-            description: None,
-            is_private: false,
-            is_published: true,
-            overwrite_tags: true,
-            overwrite_ai_tags: true,
-            overwrite_custom_metadata: true,
-        }
+        UploadAttributes::default()
     }
 
     #[test]
