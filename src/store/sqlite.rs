@@ -3,6 +3,7 @@
 //! Writes go through a pool of exactly one connection, so transactions never contend for
 //! SQLite's single write lock inside this process; reads use their own pool and run beside it.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -620,40 +621,50 @@ impl MetadataStore for SqliteStore {
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError> {
         let page = list_page(&self.reader, query).await?;
-        let mut assets = Vec::with_capacity(page.len());
-        for (kind, id) in page {
-            let asset = match kind.as_str() {
-                "folder" => {
-                    let row = sqlx::query(
-                        "SELECT id, path, created_at, updated_at FROM folders WHERE id = ?",
-                    )
-                    .bind(&id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-                    row.as_ref()
-                        .map(folder_from_row)
-                        .transpose()?
-                        .map(ListedAsset::Folder)
-                }
-                _ => {
-                    let sql = format!(
-                        "SELECT {FILE_COLUMNS} FROM file_versions v JOIN files f ON f.id = v.file_id
-                         WHERE v.id = ?"
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(&id)
-                        .fetch_optional(&self.reader)
-                        .await?;
-                    row.as_ref()
-                        .map(file_from_row)
-                        .transpose()?
-                        .map(|f| ListedAsset::File(Box::new(f)))
-                }
-            };
-            // A row deleted between the two queries is simply not listed.
-            assets.extend(asset);
+        let folder_ids: Vec<&str> = page
+            .iter()
+            .filter(|(kind, _)| kind == "folder")
+            .map(|(_, id)| id.as_str())
+            .collect();
+        let version_ids: Vec<&str> = page
+            .iter()
+            .filter(|(kind, _)| kind != "folder")
+            .map(|(_, id)| id.as_str())
+            .collect();
+        let mut folders = HashMap::new();
+        if !folder_ids.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT id, path, created_at, updated_at FROM folders WHERE id IN (",
+            );
+            push_list(&mut qb, &folder_ids);
+            for row in qb.build().fetch_all(&self.reader).await? {
+                let folder = folder_from_row(&row)?;
+                folders.insert(folder.id.to_string(), folder);
+            }
         }
-        Ok(assets)
+        let mut files = HashMap::new();
+        if !version_ids.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {FILE_COLUMNS} FROM file_versions v JOIN files f ON f.id = v.file_id
+                 WHERE v.id IN ("
+            ));
+            push_list(&mut qb, &version_ids);
+            for row in qb.build().fetch_all(&self.reader).await? {
+                let file = file_from_row(&row)?;
+                files.insert(file.version.id.to_string(), file);
+            }
+        }
+        // In page order; a row deleted between the two queries is simply not listed.
+        Ok(page
+            .into_iter()
+            .filter_map(|(kind, id)| {
+                if kind == "folder" {
+                    folders.remove(&id).map(ListedAsset::Folder)
+                } else {
+                    files.remove(&id).map(|f| ListedAsset::File(Box::new(f)))
+                }
+            })
+            .collect())
     }
 
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError> {
@@ -713,6 +724,15 @@ impl MetadataStore for SqliteStore {
     }
 }
 
+/// Appends `?, ?, …)` binding every value.
+fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, values: &[&str]) {
+    let mut separated = qb.separated(", ");
+    for value in values {
+        separated.push_bind(value.to_string());
+    }
+    qb.push(")");
+}
+
 /// The ordered page of (kind, id) a listing returns. Folders and files (or versions) are
 /// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
 async fn list_page(
@@ -768,11 +788,9 @@ async fn list_page(
         }
         if let Some(tags) = &query.tags {
             qb.push(" AND EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (");
-            let mut separated = qb.separated(", ");
-            for tag in tags {
-                separated.push_bind(tag.clone());
-            }
-            qb.push("))");
+            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            push_list(&mut qb, &tags);
+            qb.push(")");
         }
         branches += 1;
     }
