@@ -52,10 +52,16 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
     }
 }
 
+type WriteTask = tokio::task::JoinHandle<std::io::Result<(Sink, Vec<u8>)>>;
+
 /// A file being written in the spool directory. Deleted on drop.
+///
+/// Writes are pipelined: while one block is hashed and written on a blocking thread, the next
+/// one is being received into a second buffer.
 pub struct SpoolFile {
     path: PathBuf,
     sink: Option<Sink>,
+    in_flight: Option<WriteTask>,
     buffer: Vec<u8>,
     len: u64,
     hash: Option<String>,
@@ -80,6 +86,7 @@ impl SpoolFile {
                 written: 0,
                 writeback_from: 0,
             }),
+            in_flight: None,
             buffer: Vec::with_capacity(WRITE_BLOCK),
             len: 0,
             hash: None,
@@ -98,23 +105,31 @@ impl SpoolFile {
         Ok(())
     }
 
+    /// Waits for the block being written, getting the sink and its buffer back.
+    async fn settle(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(task) = self.in_flight.take() else {
+            return Ok(None);
+        };
+        let (sink, mut spare) = task.await.map_err(task_failed)??;
+        spare.clear();
+        self.sink = Some(sink);
+        Ok(Some(spare))
+    }
+
     async fn flush_buffer(&mut self) -> std::io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        let spare = self.settle().await?;
         let mut sink = self
             .sink
             .take()
             .ok_or_else(|| std::io::Error::other("an earlier spool write failed"))?;
-        let block = std::mem::take(&mut self.buffer);
-        let (sink, mut block) = tokio::task::spawn_blocking(move || {
+        let next = spare.unwrap_or_else(|| Vec::with_capacity(WRITE_BLOCK));
+        let block = std::mem::replace(&mut self.buffer, next);
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
             sink.absorb(&block).map(|()| (sink, block))
-        })
-        .await
-        .map_err(task_failed)??;
-        block.clear();
-        self.buffer = block;
-        self.sink = Some(sink);
+        }));
         Ok(())
     }
 
@@ -133,6 +148,7 @@ impl SpoolFile {
             return Ok(hash.clone());
         }
         self.flush_buffer().await?;
+        self.settle().await?;
         let sink = self
             .sink
             .as_ref()
