@@ -28,9 +28,13 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct DataDirArg {
-    /// Where the embedded database, blobs and key live.
+    /// Where the embedded database, blobs, upload spool and key live.
     #[arg(long, env = "KURA_DATA_DIR", default_value = "./kura-data")]
     pub data_dir: PathBuf,
+    /// `postgres://…` keeps metadata in PostgreSQL (scale-out); unset, the embedded SQLite
+    /// database in the data dir.
+    #[arg(long, env = "KURA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

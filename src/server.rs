@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +12,12 @@ use crate::app::integrity::CheckReport;
 use crate::app::{App, AppError, AppSettings};
 use crate::blobs::local::LocalBlobStore;
 use crate::blobs::spool::clear_spool;
-use crate::config::{CheckArgs, ServeArgs};
+use crate::config::{CheckArgs, DataDirArg, ServeArgs};
 use crate::model::id::random_alphanumeric;
 use crate::remote::{FetchError, RemoteFetcher};
-use crate::store::StoreError;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::{DynMetadataStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -27,6 +28,8 @@ pub enum StartupError {
     },
     #[error("another kura server is already using the data directory {0}")]
     DataDirInUse(PathBuf),
+    #[error("KURA_DATABASE_URL must start with postgres:// (got {0})")]
+    UnknownDatabase(String),
     #[error("opening the database failed: {0}")]
     Store(#[from] StoreError),
     #[error("setting up the URL fetcher failed: {0}")]
@@ -40,19 +43,34 @@ fn io_context(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Star
     move |source| StartupError::Io { context, source }
 }
 
-/// The embedded stores under one data directory.
+/// The data directory (spool, key, and the embedded stores) and where metadata lives.
 struct DataDir {
     root: PathBuf,
+    database_url: Option<String>,
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
 }
 
 impl DataDir {
-    fn create(root: &Path) -> Result<Self, StartupError> {
+    fn create(args: &DataDirArg) -> Result<Self, StartupError> {
+        let root = &args.data_dir;
         std::fs::create_dir_all(root).map_err(io_context(format!(
             "creating data directory {}",
             root.display()
         )))?;
         Ok(DataDir {
             root: root.to_owned(),
+            database_url: args.database_url.clone().filter(|u| !u.trim().is_empty()),
         })
     }
 
@@ -127,11 +145,17 @@ impl DataDir {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
             .map_err(io_context(format!("creating {}", spool.display())))?;
-        let store = SqliteStore::open(&self.root.join("kura.db")).await?;
+        let store: DynMetadataStore = match &self.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Arc::new(PostgresStore::open(url).await?)
+            }
+            Some(other) => return Err(StartupError::UnknownDatabase(redact(other))),
+            None => Arc::new(SqliteStore::open(&self.root.join("kura.db")).await?),
+        };
         let blobs = LocalBlobStore::open(self.root.join("blobs"))
             .map_err(io_context("opening the blob directory"))?;
         Ok(App::new(
-            Arc::new(store),
+            store,
             Arc::new(blobs),
             RemoteFetcher::new(allow_private_urls)?,
             AppSettings {
@@ -144,7 +168,7 @@ impl DataDir {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
-    let data = DataDir::create(&args.data.data_dir)?;
+    let data = DataDir::create(&args.data)?;
     let _lock = data.lock()?;
     let removed = clear_spool(&data.spool()).map_err(io_context("clearing the upload spool"))?;
     if removed > 0 {
@@ -208,7 +232,7 @@ async fn shutdown_signal() {
 }
 
 pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
-    let data = DataDir::create(&args.data.data_dir)?;
+    let data = DataDir::create(&args.data)?;
     // The key is irrelevant to checking; do not create one as a side effect.
     let app = data.open_app(String::new(), 0, false).await?;
     Ok(app.check(args.repair).await?)

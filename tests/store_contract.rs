@@ -7,6 +7,7 @@ use kura::model::{
     AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, ListQuery,
     ListedAsset, MediaInfo, Principal, SortField, SortOrder, Timestamp, UploadAttributes,
 };
+use kura::store::postgres::PostgresStore;
 use kura::store::sqlite::SqliteStore;
 use kura::store::{MetadataStore, NewUpload, StoreError};
 
@@ -33,6 +34,42 @@ async fn sqlite() -> (SqliteStore, TempDir) {
     let dir = TempDir::new();
     let store = SqliteStore::open(&dir.0.join("kura.db")).await.unwrap();
     (store, dir)
+}
+
+/// The server the PostgreSQL contract runs against; each test gets its own database there.
+fn postgres_admin_url() -> String {
+    std::env::var("KURA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh database; dropped by `drop_database` when the test is done.
+async fn postgres() -> (PostgresStore, String) {
+    let name = format!(
+        "kura_test_{}",
+        kura::model::id::random_alphanumeric(12).to_lowercase()
+    );
+    let admin = sqlx::PgPool::connect(&postgres_admin_url())
+        .await
+        .expect("PostgreSQL must run at KURA_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let url = match postgres_admin_url().rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("KURA_TEST_POSTGRES_URL needs a database path"),
+    };
+    (PostgresStore::open(&url).await.unwrap(), name)
+}
+
+async fn drop_database(store: PostgresStore, name: &str) {
+    store.close().await;
+    let admin = sqlx::PgPool::connect(&postgres_admin_url()).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }
 
 fn hash(n: u8) -> String {
@@ -262,6 +299,23 @@ async fn deletion_and_the_blob_claim_protocol(store: &dyn MetadataStore) {
     store.finish_blob_deletion(&hash(32)).await.unwrap();
 }
 
+async fn concurrent_uploads_of_one_name_become_versions<S: MetadataStore>(store: &S) {
+    let n = 12;
+    let results = futures_util::future::join_all((0..n).map(|i| {
+        claim_and_commit(
+            store,
+            upload("/race", "same.png", &hash(60 + i as u8), true),
+        )
+    }))
+    .await;
+    let mut numbers: Vec<u32> = results
+        .into_iter()
+        .map(|r| r.expect("every concurrent upload lands").version.number)
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=n).collect::<Vec<u32>>());
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite_contract {
@@ -274,10 +328,22 @@ macro_rules! contract {
                 }
             )*
         }
+        mod postgres_contract {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, db) = postgres().await;
+                    super::$name(&store).await;
+                    drop_database(store, &db).await;
+                }
+            )*
+        }
     };
 }
 
 contract!(
+    concurrent_uploads_of_one_name_become_versions,
     uploads_create_files_folders_and_versions,
     listing_pages_and_filters,
     updates_apply_to_the_current_version,

@@ -28,7 +28,11 @@ impl Sink {
         self.file.write_all(block)?;
         self.written += block.len() as u64;
         if self.written - self.writeback_from >= WRITEBACK_EVERY {
-            start_writeback(&self.file, self.writeback_from, self.written - self.writeback_from);
+            start_writeback(
+                &self.file,
+                self.writeback_from,
+                self.written - self.writeback_from,
+            );
             self.writeback_from = self.written;
         }
         Ok(())
@@ -195,7 +199,9 @@ mod tests {
     async fn hash_and_bytes_match_what_was_written_in_any_chunking() {
         let dir = std::env::temp_dir().join(format!("kura-spool-{}", random_alphanumeric(8)));
         std::fs::create_dir_all(&dir).unwrap();
-        let data: Vec<u8> = (0..3 * WRITE_BLOCK + 12345).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..3 * WRITE_BLOCK + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
         for chunk in [1, 4096, 65536, WRITE_BLOCK + 1] {
             let mut spool = SpoolFile::create(&dir).await.unwrap();
             for piece in data.chunks(chunk.min(data.len())) {

@@ -2,6 +2,8 @@
 //! interface with one implementation per database. Holds no HTTP types and no business rules
 //! beyond calling the model's (e.g. how a new version's attributes are resolved).
 
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;

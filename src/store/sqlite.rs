@@ -11,18 +11,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
+use super::sql::{
+    self, FILE_COLUMNS, ai_tags_json, file_from_row, folder_from_row, push_list, tags_json,
+};
 use super::{
     BlobReferences, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event,
 };
 use crate::model::{
-    AiTag, AssetId, AssetTypeFilter, AttributeUpdate, FileAttributes, FileKind, FileName,
-    FileRecord, FileTypeFilter, FolderPath, FolderRecord, ListQuery, ListedAsset, MediaInfo,
-    Principal, SortField, SortOrder, Timestamp, VersionRecord,
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, Principal,
+    Timestamp, VersionRecord,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
@@ -89,117 +90,6 @@ impl SqliteStore {
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
-
-const FILE_COLUMNS: &str = "f.id AS f_id, f.folder_path, f.name, f.current_version_id, \
-     f.created_at AS f_created_at, f.updated_at AS f_updated_at, \
-     v.id AS v_id, v.number, v.blob_hash, v.size, v.mime, v.format, v.file_type, v.width, \
-     v.height, v.has_alpha, v.tags, v.ai_tags, v.custom_coordinates, v.custom_metadata, \
-     v.description, v.is_private, v.is_published, v.created_at AS v_created_at, \
-     v.updated_at AS v_updated_at";
-
-fn file_from_row(row: &SqliteRow) -> Result<FileRecord, StoreError> {
-    let file_id = AssetId::from_stored(row.try_get("f_id")?);
-    let version_id: String = row.try_get("v_id")?;
-    let current: String = row.try_get("current_version_id")?;
-    let kind_text: String = row.try_get("file_type")?;
-    let kind = FileKind::parse(&kind_text)
-        .ok_or_else(|| StoreError::Corrupt(format!("file type {kind_text:?}")))?;
-    let width: Option<i64> = row.try_get("width")?;
-    let height: Option<i64> = row.try_get("height")?;
-    let attributes = FileAttributes {
-        tags: json_column(row, "tags")?,
-        ai_tags: json_column::<Vec<StoredAiTag>>(row, "ai_tags")?
-            .map(|tags| tags.into_iter().map(AiTag::from).collect()),
-        custom_coordinates: row.try_get("custom_coordinates")?,
-        custom_metadata: json_column(row, "custom_metadata")?.unwrap_or_default(),
-        description: row.try_get("description")?,
-        is_private: row.try_get("is_private")?,
-        is_published: row.try_get("is_published")?,
-    };
-    let version = VersionRecord {
-        id: AssetId::from_stored(version_id.clone()),
-        file_id: file_id.clone(),
-        number: row.try_get::<i64, _>("number")? as u32,
-        blob: row.try_get("blob_hash")?,
-        size: row.try_get::<i64, _>("size")? as u64,
-        media: MediaInfo {
-            mime: row.try_get("mime")?,
-            format: row.try_get("format")?,
-            kind,
-            width: width.map(|w| w as u32),
-            height: height.map(|h| h as u32),
-            has_alpha: row.try_get("has_alpha")?,
-        },
-        attributes,
-        created_at: Timestamp::from_millis(row.try_get("v_created_at")?),
-        updated_at: Timestamp::from_millis(row.try_get("v_updated_at")?),
-    };
-    Ok(FileRecord {
-        id: file_id,
-        folder: FolderPath::from_stored(row.try_get("folder_path")?),
-        name: FileName::from_stored(row.try_get("name")?),
-        created_at: Timestamp::from_millis(row.try_get("f_created_at")?),
-        updated_at: Timestamp::from_millis(row.try_get("f_updated_at")?),
-        is_current: version_id == current,
-        version,
-    })
-}
-
-fn folder_from_row(row: &SqliteRow) -> Result<FolderRecord, StoreError> {
-    Ok(FolderRecord {
-        id: AssetId::from_stored(row.try_get("id")?),
-        path: FolderPath::from_stored(row.try_get("path")?),
-        created_at: Timestamp::from_millis(row.try_get("created_at")?),
-        updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
-    })
-}
-
-fn json_column<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
-    column: &str,
-) -> Result<Option<T>, StoreError> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-    })
-    .transpose()
-}
-
-/// The stored JSON shape of an AI tag; private to the store so the model stays free of serde.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredAiTag {
-    name: String,
-    confidence: Option<f64>,
-    source: Option<String>,
-}
-
-impl From<StoredAiTag> for AiTag {
-    fn from(t: StoredAiTag) -> Self {
-        AiTag {
-            name: t.name,
-            confidence: t.confidence,
-            source: t.source,
-        }
-    }
-}
-
-fn ai_tags_json(tags: &Option<Vec<AiTag>>) -> Option<String> {
-    tags.as_ref().map(|tags| {
-        let stored: Vec<StoredAiTag> = tags
-            .iter()
-            .map(|t| StoredAiTag {
-                name: t.name.clone(),
-                confidence: t.confidence,
-                source: t.source.clone(),
-            })
-            .collect();
-        serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
-    })
-}
-
-fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
-    tags.as_ref().map(|t| Value::from(t.clone()).to_string())
 }
 
 async fn append_event(
@@ -620,7 +510,10 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError> {
-        let page = list_page(&self.reader, query).await?;
+        let page: Vec<(String, String)> = match sql::list_page_query(query, &sql::SQLITE) {
+            Some(mut qb) => qb.build_query_as().fetch_all(&self.reader).await?,
+            None => Vec::new(),
+        };
         let folder_ids: Vec<&str> = page
             .iter()
             .filter(|(kind, _)| kind == "folder")
@@ -722,103 +615,4 @@ impl MetadataStore for SqliteStore {
             .await?;
         Ok(n as u64)
     }
-}
-
-/// Appends `?, ?, …)` binding every value.
-fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, values: &[&str]) {
-    let mut separated = qb.separated(", ");
-    for value in values {
-        separated.push_bind(value.to_string());
-    }
-    qb.push(")");
-}
-
-/// The ordered page of (kind, id) a listing returns. Folders and files (or versions) are
-/// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
-async fn list_page(
-    pool: &SqlitePool,
-    query: &ListQuery,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let want_folders = matches!(
-        query.asset_type,
-        AssetTypeFilter::Folder | AssetTypeFilter::All
-    ) && query.tags.is_none();
-    let want_files = !matches!(query.asset_type, AssetTypeFilter::Folder);
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT kind, id FROM (");
-    let mut branches = 0;
-    if want_folders {
-        qb.push(
-            "SELECT 'folder' AS kind, id, name, created_at, updated_at, NULL AS width,
-                    NULL AS height, NULL AS size FROM folders WHERE 1 = 1",
-        );
-        if let Some(folder) = &query.folder {
-            qb.push(" AND parent_path = ")
-                .push_bind(folder.as_str().to_owned());
-        }
-        if let Some(name) = &query.name {
-            qb.push(" AND name = ").push_bind(name.clone());
-        }
-        branches += 1;
-    }
-    if want_files {
-        if branches > 0 {
-            qb.push(" UNION ALL ");
-        }
-        let versions = matches!(query.asset_type, AssetTypeFilter::FileVersion);
-        qb.push(
-            "SELECT 'file' AS kind, v.id AS id, f.name AS name, v.created_at AS created_at,
-                    v.updated_at AS updated_at, v.width AS width, v.height AS height,
-                    v.size AS size
-             FROM files f JOIN file_versions v ON v.file_id = f.id WHERE ",
-        );
-        qb.push(if versions {
-            "v.id <> f.current_version_id"
-        } else {
-            "v.id = f.current_version_id"
-        });
-        if let Some(folder) = &query.folder {
-            qb.push(" AND f.folder_path = ")
-                .push_bind(folder.as_str().to_owned());
-        }
-        if let FileTypeFilter::Only(kind) = query.file_type {
-            qb.push(" AND v.file_type = ").push_bind(kind.as_str());
-        }
-        if let Some(name) = &query.name {
-            qb.push(" AND f.name = ").push_bind(name.clone());
-        }
-        if let Some(tags) = &query.tags {
-            qb.push(" AND EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (");
-            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-            push_list(&mut qb, &tags);
-            qb.push(")");
-        }
-        branches += 1;
-    }
-    if branches == 0 {
-        return Ok(Vec::new());
-    }
-    let (field, order) = query.sort;
-    let column = match field {
-        SortField::Name => "name COLLATE NOCASE",
-        SortField::Created
-        | SortField::Relevance
-        | SortField::Duration
-        | SortField::OriginalCreationDate => "created_at",
-        SortField::Updated => "updated_at",
-        SortField::Height => "height",
-        SortField::Width => "width",
-        SortField::Size => "size",
-    };
-    let direction = match order {
-        SortOrder::Asc => "ASC",
-        SortOrder::Desc => "DESC",
-    };
-    qb.push(format!(
-        ") ORDER BY {column} {direction}, id {direction} LIMIT "
-    ));
-    qb.push_bind(i64::from(query.limit));
-    qb.push(" OFFSET ");
-    qb.push_bind(query.skip.min(i64::MAX as u64) as i64);
-    let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(rows)
 }

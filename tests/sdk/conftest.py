@@ -41,6 +41,14 @@ HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 LISTEN_RE = re.compile(r"kura listening on (http://127\.0\.0\.1:(\d+))")
 
+# Which setup the servers run on: "embedded" (SQLite + local disk, the default) or
+# "postgres" (metadata in a fresh PostgreSQL database per server install).
+BACKEND = os.environ.get("KURA_TEST_BACKEND", "embedded")
+PG_ADMIN_URL = os.environ.get(
+    "KURA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+_DATABASES: list = []
+
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 
@@ -107,6 +115,36 @@ def _base_env() -> dict:
     return env
 
 
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def backend_env() -> Dict[str, str]:
+    """Environment that puts one server install on the selected backend (a fresh database)."""
+    if BACKEND == "embedded":
+        return {}
+    if BACKEND == "postgres":
+        name = "kura_sdk_" + uuid.uuid4().hex[:12]
+        _psql(f"CREATE DATABASE {name}")
+        _DATABASES.append(name)
+        return {"KURA_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name}
+    raise RuntimeError(f"unknown KURA_TEST_BACKEND {BACKEND!r}")
+
+
+def _drop_databases() -> None:
+    while _DATABASES:
+        name = _DATABASES.pop()
+        try:
+            _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except Exception:
+            pass
+
+
 def run_kura(*args: str, env: Optional[dict] = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run a one-shot kura sub-command (e.g. `check`) and capture its output."""
     e = _base_env()
@@ -134,7 +172,9 @@ class KuraServer:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.extra_env = dict(env or {})
+        # one install = one data dir + (on the postgres backend) one database, kept across
+        # restarts; explicit env wins so a test can still point elsewhere
+        self.extra_env = {**backend_env(), **dict(env or {})}
         self.private_key = private_key
         self.use_flags = use_flags
         self.separate_stderr = separate_stderr
@@ -266,7 +306,7 @@ class KuraServer:
         if repair:
             args.append("--repair")
         args += ["--data-dir", str(self.data_dir)]
-        return run_kura(*args)
+        return run_kura(*args, env=self.extra_env)
 
 
 # --------------------------------------------------------------------------
@@ -276,6 +316,7 @@ class KuraServer:
 
 def pytest_sessionfinish(session, exitstatus):
     _kill_all()
+    _drop_databases()
 
 
 @pytest.hookimpl(hookwrapper=True)

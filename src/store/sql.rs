@@ -1,0 +1,295 @@
+//! What both SQL stores share: how rows decode into model records, how attributes are
+//! encoded into columns, and how a listing query is built. Engine modules keep their own
+//! transactions and statements; the SQL dialect differences here are named in `Dialect`.
+
+use serde_json::Value;
+use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
+
+use super::StoreError;
+use crate::model::{
+    AiTag, AssetId, AssetTypeFilter, FileAttributes, FileKind, FileName, FileRecord,
+    FileTypeFilter, FolderPath, FolderRecord, ListQuery, MediaInfo, SortField, SortOrder,
+    Timestamp, VersionRecord,
+};
+
+/// The few places the two engines' SQL differs.
+pub struct Dialect {
+    /// Start of "some element of the JSON array in `v.tags` is one of (…)"; the caller appends
+    /// the bound list and one closing parenthesis.
+    pub tags_any_of: &'static str,
+    /// Case-insensitive ordering by `name`.
+    pub name_order: &'static str,
+}
+
+pub const SQLITE: Dialect = Dialect {
+    tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (",
+    name_order: "name COLLATE NOCASE",
+};
+
+pub const POSTGRES: Dialect = Dialect {
+    tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.tags::jsonb) t(value) WHERE t.value IN (",
+    name_order: "lower(name)",
+};
+
+/// The types a row of either engine must decode for the functions below.
+pub trait DecodeRow<'r>: Row
+where
+    &'static str: ColumnIndex<Self>,
+{
+    fn text(&'r self, column: &'static str) -> Result<String, sqlx::Error>;
+    fn opt_text(&'r self, column: &'static str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&'r self, column: &'static str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&'r self, column: &'static str) -> Result<Option<i64>, sqlx::Error>;
+    fn flag(&'r self, column: &'static str) -> Result<bool, sqlx::Error>;
+}
+
+impl<'r, R> DecodeRow<'r> for R
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn text(&'r self, column: &'static str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&'r self, column: &'static str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn int(&'r self, column: &'static str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn opt_int(&'r self, column: &'static str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
+    fn flag(&'r self, column: &'static str) -> Result<bool, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+pub const FILE_COLUMNS: &str = "f.id AS f_id, f.folder_path, f.name, f.current_version_id, \
+     f.created_at AS f_created_at, f.updated_at AS f_updated_at, \
+     v.id AS v_id, v.number, v.blob_hash, v.size, v.mime, v.format, v.file_type, v.width, \
+     v.height, v.has_alpha, v.tags, v.ai_tags, v.custom_coordinates, v.custom_metadata, \
+     v.description, v.is_private, v.is_published, v.created_at AS v_created_at, \
+     v.updated_at AS v_updated_at";
+
+pub fn file_from_row<'r, R>(row: &'r R) -> Result<FileRecord, StoreError>
+where
+    R: DecodeRow<'r>,
+    &'static str: ColumnIndex<R>,
+{
+    let file_id = AssetId::from_stored(row.text("f_id")?);
+    let version_id = row.text("v_id")?;
+    let current = row.text("current_version_id")?;
+    let kind_text = row.text("file_type")?;
+    let kind = FileKind::parse(&kind_text)
+        .ok_or_else(|| StoreError::Corrupt(format!("file type {kind_text:?}")))?;
+    let width = row.opt_int("width")?;
+    let height = row.opt_int("height")?;
+    let attributes = FileAttributes {
+        tags: json_column(row, "tags")?,
+        ai_tags: json_column::<Vec<StoredAiTag>, R>(row, "ai_tags")?
+            .map(|tags| tags.into_iter().map(AiTag::from).collect()),
+        custom_coordinates: row.opt_text("custom_coordinates")?,
+        custom_metadata: json_column(row, "custom_metadata")?.unwrap_or_default(),
+        description: row.opt_text("description")?,
+        is_private: row.flag("is_private")?,
+        is_published: row.flag("is_published")?,
+    };
+    let version = VersionRecord {
+        id: AssetId::from_stored(version_id.clone()),
+        file_id: file_id.clone(),
+        number: row.int("number")? as u32,
+        blob: row.text("blob_hash")?,
+        size: row.int("size")? as u64,
+        media: MediaInfo {
+            mime: row.text("mime")?,
+            format: row.text("format")?,
+            kind,
+            width: width.map(|w| w as u32),
+            height: height.map(|h| h as u32),
+            has_alpha: row.flag("has_alpha")?,
+        },
+        attributes,
+        created_at: Timestamp::from_millis(row.int("v_created_at")?),
+        updated_at: Timestamp::from_millis(row.int("v_updated_at")?),
+    };
+    Ok(FileRecord {
+        id: file_id,
+        folder: FolderPath::from_stored(row.text("folder_path")?),
+        name: FileName::from_stored(row.text("name")?),
+        created_at: Timestamp::from_millis(row.int("f_created_at")?),
+        updated_at: Timestamp::from_millis(row.int("f_updated_at")?),
+        is_current: version_id == current,
+        version,
+    })
+}
+
+pub fn folder_from_row<'r, R>(row: &'r R) -> Result<FolderRecord, StoreError>
+where
+    R: DecodeRow<'r>,
+    &'static str: ColumnIndex<R>,
+{
+    Ok(FolderRecord {
+        id: AssetId::from_stored(row.text("id")?),
+        path: FolderPath::from_stored(row.text("path")?),
+        created_at: Timestamp::from_millis(row.int("created_at")?),
+        updated_at: Timestamp::from_millis(row.int("updated_at")?),
+    })
+}
+
+fn json_column<'r, T, R>(row: &'r R, column: &'static str) -> Result<Option<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned,
+    R: DecodeRow<'r>,
+    &'static str: ColumnIndex<R>,
+{
+    let text = row.opt_text(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    })
+    .transpose()
+}
+
+/// The stored JSON shape of an AI tag; private to the store so the model stays free of serde.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAiTag {
+    name: String,
+    confidence: Option<f64>,
+    source: Option<String>,
+}
+
+impl From<StoredAiTag> for AiTag {
+    fn from(t: StoredAiTag) -> Self {
+        AiTag {
+            name: t.name,
+            confidence: t.confidence,
+            source: t.source,
+        }
+    }
+}
+
+pub fn ai_tags_json(tags: &Option<Vec<AiTag>>) -> Option<String> {
+    tags.as_ref().map(|tags| {
+        let stored: Vec<StoredAiTag> = tags
+            .iter()
+            .map(|t| StoredAiTag {
+                name: t.name.clone(),
+                confidence: t.confidence,
+                source: t.source.clone(),
+            })
+            .collect();
+        serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
+    })
+}
+
+pub fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
+    tags.as_ref().map(|t| Value::from(t.clone()).to_string())
+}
+
+/// Appends `?, ?, …)` binding every value.
+pub fn push_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, values: &[&str])
+where
+    DB: Database,
+    String: 'a + Encode<'a, DB> + Type<DB>,
+{
+    let mut separated = qb.separated(", ");
+    for value in values {
+        separated.push_bind(value.to_string());
+    }
+    qb.push(")");
+}
+
+/// The query for the ordered page of (kind, id) a listing returns; `None` when nothing can match. Folders and files (or versions) are
+/// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
+pub fn list_page_query<'a, DB>(query: &ListQuery, dialect: &Dialect) -> Option<QueryBuilder<'a, DB>>
+where
+    DB: Database,
+    String: 'a + Encode<'a, DB> + Type<DB>,
+    i64: 'a + Encode<'a, DB> + Type<DB>,
+{
+    let want_folders = matches!(
+        query.asset_type,
+        AssetTypeFilter::Folder | AssetTypeFilter::All
+    ) && query.tags.is_none();
+    let want_files = !matches!(query.asset_type, AssetTypeFilter::Folder);
+    let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT kind, id FROM (");
+    let mut branches = 0;
+    if want_folders {
+        qb.push(
+            "SELECT 'folder' AS kind, id, name, created_at, updated_at, NULL AS width,
+                    NULL AS height, NULL AS size FROM folders WHERE 1 = 1",
+        );
+        if let Some(folder) = &query.folder {
+            qb.push(" AND parent_path = ")
+                .push_bind(folder.as_str().to_owned());
+        }
+        if let Some(name) = &query.name {
+            qb.push(" AND name = ").push_bind(name.clone());
+        }
+        branches += 1;
+    }
+    if want_files {
+        if branches > 0 {
+            qb.push(" UNION ALL ");
+        }
+        let versions = matches!(query.asset_type, AssetTypeFilter::FileVersion);
+        qb.push(
+            "SELECT 'file' AS kind, v.id AS id, f.name AS name, v.created_at AS created_at,
+                    v.updated_at AS updated_at, v.width AS width, v.height AS height,
+                    v.size AS size
+             FROM files f JOIN file_versions v ON v.file_id = f.id WHERE ",
+        );
+        qb.push(if versions {
+            "v.id <> f.current_version_id"
+        } else {
+            "v.id = f.current_version_id"
+        });
+        if let Some(folder) = &query.folder {
+            qb.push(" AND f.folder_path = ")
+                .push_bind(folder.as_str().to_owned());
+        }
+        if let FileTypeFilter::Only(kind) = query.file_type {
+            qb.push(" AND v.file_type = ")
+                .push_bind(kind.as_str().to_owned());
+        }
+        if let Some(name) = &query.name {
+            qb.push(" AND f.name = ").push_bind(name.clone());
+        }
+        if let Some(tags) = &query.tags {
+            qb.push(" AND ").push(dialect.tags_any_of);
+            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            push_list(&mut qb, &tags);
+            qb.push(")");
+        }
+        branches += 1;
+    }
+    if branches == 0 {
+        return None;
+    }
+    let (field, order) = query.sort;
+    let column = match field {
+        SortField::Name => dialect.name_order,
+        SortField::Created
+        | SortField::Relevance
+        | SortField::Duration
+        | SortField::OriginalCreationDate => "created_at",
+        SortField::Updated => "updated_at",
+        SortField::Height => "height",
+        SortField::Width => "width",
+        SortField::Size => "size",
+    };
+    let direction = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    qb.push(format!(
+        ") AS page ORDER BY {column} {direction}, id {direction} LIMIT "
+    ));
+    qb.push_bind(i64::from(query.limit));
+    qb.push(" OFFSET ");
+    qb.push_bind(query.skip.min(i64::MAX as u64) as i64);
+    Some(qb)
+}
