@@ -27,7 +27,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct DataDirArg {
+pub struct StorageArgs {
     /// Where the embedded database, blobs, upload spool and key live.
     #[arg(long, env = "KURA_DATA_DIR", default_value = "./kura-data")]
     pub data_dir: PathBuf,
@@ -35,6 +35,16 @@ pub struct DataDirArg {
     /// database in the data dir.
     #[arg(long, env = "KURA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// `s3://bucket/prefix` keeps blobs in an S3-compatible object store (scale-out); unset,
+    /// local disk under the data dir.
+    #[arg(long, env = "KURA_STORAGE")]
+    pub storage: Option<String>,
+    /// S3 endpoint for S3-compatible servers, e.g. `http://127.0.0.1:8333`.
+    #[arg(long, env = "KURA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default from the AWS environment, else us-east-1).
+    #[arg(long, env = "KURA_S3_REGION")]
+    pub s3_region: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -43,7 +53,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KURA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     #[command(flatten)]
-    pub data: DataDirArg,
+    pub data: StorageArgs,
     /// Private API key; generated and stored in the data dir when absent.
     #[arg(long, env = "KURA_PRIVATE_KEY", hide_env_values = true)]
     pub private_key: Option<String>,
@@ -61,7 +71,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub data: DataDirArg,
+    pub data: StorageArgs,
     /// Remove orphan blobs (bytes no version references).
     #[arg(long)]
     pub repair: bool,

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use crate::app::integrity::CheckReport;
 use crate::app::{App, AppError, AppSettings};
+use crate::blobs::DynBlobStore;
 use crate::blobs::local::LocalBlobStore;
+use crate::blobs::s3::{S3BlobStore, S3Location};
 use crate::blobs::spool::clear_spool;
-use crate::config::{CheckArgs, DataDirArg, ServeArgs};
+use crate::config::{CheckArgs, ServeArgs, StorageArgs};
 use crate::model::id::random_alphanumeric;
 use crate::remote::{FetchError, RemoteFetcher};
 use crate::store::postgres::PostgresStore;
@@ -30,6 +32,10 @@ pub enum StartupError {
     DataDirInUse(PathBuf),
     #[error("KURA_DATABASE_URL must start with postgres:// (got {0})")]
     UnknownDatabase(String),
+    #[error("KURA_STORAGE must look like s3://bucket/prefix (got {0})")]
+    UnknownStorage(String),
+    #[error("opening the blob store failed: {0}")]
+    Blobs(crate::blobs::BlobError),
     #[error("opening the database failed: {0}")]
     Store(#[from] StoreError),
     #[error("setting up the URL fetcher failed: {0}")]
@@ -47,6 +53,7 @@ fn io_context(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Star
 struct DataDir {
     root: PathBuf,
     database_url: Option<String>,
+    storage: Option<S3Location>,
 }
 
 /// A database URL without its password, for messages.
@@ -62,15 +69,26 @@ fn redact(url: &str) -> String {
 }
 
 impl DataDir {
-    fn create(args: &DataDirArg) -> Result<Self, StartupError> {
+    fn create(args: &StorageArgs) -> Result<Self, StartupError> {
         let root = &args.data_dir;
         std::fs::create_dir_all(root).map_err(io_context(format!(
             "creating data directory {}",
             root.display()
         )))?;
+        let storage = match args.storage.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => {
+                let mut location = S3Location::parse(url)
+                    .ok_or_else(|| StartupError::UnknownStorage(url.to_owned()))?;
+                location.endpoint = args.s3_endpoint.clone().filter(|e| !e.is_empty());
+                location.region = args.s3_region.clone().filter(|r| !r.is_empty());
+                Some(location)
+            }
+        };
         Ok(DataDir {
             root: root.to_owned(),
             database_url: args.database_url.clone().filter(|u| !u.trim().is_empty()),
+            storage,
         })
     }
 
@@ -152,11 +170,16 @@ impl DataDir {
             Some(other) => return Err(StartupError::UnknownDatabase(redact(other))),
             None => Arc::new(SqliteStore::open(&self.root.join("kura.db")).await?),
         };
-        let blobs = LocalBlobStore::open(self.root.join("blobs"))
-            .map_err(io_context("opening the blob directory"))?;
+        let blobs: DynBlobStore = match &self.storage {
+            Some(location) => Arc::new(S3BlobStore::open(location).map_err(StartupError::Blobs)?),
+            None => Arc::new(
+                LocalBlobStore::open(self.root.join("blobs"))
+                    .map_err(io_context("opening the blob directory"))?,
+            ),
+        };
         Ok(App::new(
             store,
-            Arc::new(blobs),
+            blobs,
             RemoteFetcher::new(allow_private_urls)?,
             AppSettings {
                 private_key: settings_key,

@@ -2,6 +2,7 @@
 //! kind of storage. Knows nothing of files, folders or names: only hashes and bytes.
 
 pub mod local;
+pub mod s3;
 pub mod spool;
 
 use std::path::Path;

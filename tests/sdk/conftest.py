@@ -41,8 +41,9 @@ HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 LISTEN_RE = re.compile(r"kura listening on (http://127\.0\.0\.1:(\d+))")
 
-# Which setup the servers run on: "embedded" (SQLite + local disk, the default) or
-# "postgres" (metadata in a fresh PostgreSQL database per server install).
+# Which setup the servers run on: "embedded" (SQLite + local disk, the default), "postgres"
+# (a fresh PostgreSQL database per server install, local disk) or "scaleout" (PostgreSQL and,
+# under a prefix of its own, the S3 bucket at KURA_TEST_S3_ENDPOINT).
 BACKEND = os.environ.get("KURA_TEST_BACKEND", "embedded")
 PG_ADMIN_URL = os.environ.get(
     "KURA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -128,11 +129,19 @@ def backend_env() -> Dict[str, str]:
     """Environment that puts one server install on the selected backend (a fresh database)."""
     if BACKEND == "embedded":
         return {}
-    if BACKEND == "postgres":
+    if BACKEND in ("postgres", "scaleout"):
         name = "kura_sdk_" + uuid.uuid4().hex[:12]
         _psql(f"CREATE DATABASE {name}")
         _DATABASES.append(name)
-        return {"KURA_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name}
+        env = {"KURA_DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name}
+        if BACKEND == "scaleout":
+            endpoint = os.environ.get("KURA_TEST_S3_ENDPOINT")
+            if not endpoint:
+                pytest.fail("the scaleout backend needs KURA_TEST_S3_ENDPOINT (scripts/test starts SeaweedFS)")
+            bucket = os.environ.get("KURA_TEST_S3_BUCKET", "kura-test")
+            env["KURA_STORAGE"] = f"s3://{bucket}/{name}"
+            env["KURA_S3_ENDPOINT"] = endpoint
+        return env
     raise RuntimeError(f"unknown KURA_TEST_BACKEND {BACKEND!r}")
 
 
