@@ -6,7 +6,6 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::app::integrity::CheckReport;
 use crate::app::{App, AppError, AppSettings};
@@ -214,12 +213,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
     let router = crate::http::router(app.clone(), &public_url);
 
-    let sweeper_app = app.clone();
-    tokio::spawn(async move {
-        sweeper_app
-            .run_sweeper(Duration::from_secs(600), Duration::from_secs(3600))
-            .await
-    });
+    // Each process is its own node for job leases: unique even on one host.
+    let node = format!("node-{}", random_alphanumeric(12));
+    let background_app = app.clone();
+    let background_node = node.clone();
+    tokio::spawn(async move { background_app.run_background(&background_node).await });
+    tracing::info!(%node, "background jobs enabled");
 
     println!("kura listening on http://{bound}");
     println!(

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use kura::model::{
-    AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, ListQuery,
-    ListedAsset, MediaInfo, Principal, SortField, SortOrder, Timestamp, UploadAttributes,
+    AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, JobOutcome,
+    JobState, ListQuery, ListedAsset, MediaInfo, Principal, SortField, SortOrder, Timestamp,
+    UploadAttributes,
 };
 use kura::store::postgres::PostgresStore;
 use kura::store::sqlite::SqliteStore;
@@ -316,6 +317,153 @@ async fn concurrent_uploads_of_one_name_become_versions<S: MetadataStore>(store:
     assert_eq!(numbers, (1..=n).collect::<Vec<u32>>());
 }
 
+fn at(base: Timestamp, offset: i64) -> Timestamp {
+    Timestamp::from_millis(base.millis() + offset)
+}
+
+async fn jobs_are_leased_taken_over_and_finished_once<S: MetadataStore>(store: &S) {
+    let t0 = Timestamp::now();
+    let kinds = ["test-kind"];
+    assert!(
+        store
+            .enqueue_job("job-1", "test-kind", &serde_json::json!({"n": 1}), t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .enqueue_job("job-1", "test-kind", &serde_json::json!({"n": 2}), t0)
+            .await
+            .unwrap(),
+        "the same id is queued once"
+    );
+    assert!(
+        store
+            .claim_job("a", &["other-kind"], at(t0, 1000), t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let a = store
+        .claim_job("a", &kinds, at(t0, 1000), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (a.id.as_str(), a.attempts, a.lease_owner.as_deref()),
+        ("job-1", 1, Some("a"))
+    );
+    assert_eq!(a.payload, serde_json::json!({"n": 1}));
+    assert_eq!(a.state, JobState::Running);
+    // While a's lease holds nobody else gets the job.
+    assert!(
+        store
+            .claim_job("b", &kinds, at(t0, 2000), at(t0, 500))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .renew_job_lease("job-1", "a", at(t0, 1200))
+            .await
+            .unwrap()
+    );
+
+    // a stops renewing (its node died): once the lease is over, b takes the job.
+    let b = store
+        .claim_job("b", &kinds, at(t0, 5000), at(t0, 1500))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.attempts, b.lease_owner.as_deref()), (2, Some("b")));
+    // a comes back: it can neither renew nor finish what is no longer its job.
+    assert!(
+        !store
+            .renew_job_lease("job-1", "a", at(t0, 9000))
+            .await
+            .unwrap()
+    );
+    let by_a = JobOutcome::Done(serde_json::json!({"by": "a"}));
+    assert!(
+        !store
+            .finish_job("job-1", "a", &by_a, at(t0, 1600))
+            .await
+            .unwrap()
+    );
+
+    let by_b = JobOutcome::Done(serde_json::json!({"by": "b"}));
+    assert!(
+        store
+            .finish_job("job-1", "b", &by_b, at(t0, 1700))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_job("job-1", "b", &by_b, at(t0, 1800))
+            .await
+            .unwrap(),
+        "finished once"
+    );
+    let job = store.get_job("job-1").await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.result, Some(serde_json::json!({"by": "b"})));
+    assert!(
+        store
+            .claim_job("c", &kinds, at(t0, 99_000), at(t0, 90_000))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .enqueue_job("job-2", "test-kind", &serde_json::json!({}), t0)
+        .await
+        .unwrap();
+    let c = store
+        .claim_job("c", &kinds, at(t0, 1000), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = JobOutcome::Failed("broken".into());
+    assert!(
+        store
+            .finish_job(&c.id, "c", &failed, at(t0, 10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_job("job-2").await.unwrap().unwrap().state,
+        JobState::Failed
+    );
+    assert!(store.get_job("job-3").await.unwrap().is_none());
+}
+
+async fn concurrent_claims_take_distinct_jobs<S: MetadataStore>(store: &S) {
+    let t0 = Timestamp::now();
+    for i in 0..10 {
+        store
+            .enqueue_job(&format!("j{i:02}"), "k", &serde_json::json!({}), at(t0, i))
+            .await
+            .unwrap();
+    }
+    let nodes: Vec<String> = (0..12).map(|i| format!("node-{i}")).collect();
+    let claims = futures_util::future::join_all(
+        nodes
+            .iter()
+            .map(|n| store.claim_job(n, &["k"], at(t0, 60_000), at(t0, 100))),
+    )
+    .await;
+    let mut ids: Vec<String> = claims
+        .into_iter()
+        .filter_map(|c| c.unwrap().map(|j| j.id))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, (0..10).map(|i| format!("j{i:02}")).collect::<Vec<_>>());
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite_contract {
@@ -343,6 +491,8 @@ macro_rules! contract {
 }
 
 contract!(
+    jobs_are_leased_taken_over_and_finished_once,
+    concurrent_claims_take_distinct_jobs,
     concurrent_uploads_of_one_name_become_versions,
     uploads_create_files_folders_and_versions,
     listing_pages_and_filters,

@@ -1,7 +1,6 @@
 //! Keeping metadata and bytes in agreement: the blob sweeper and `kura check`.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use super::{App, AppError};
 use crate::model::Timestamp;
@@ -98,19 +97,5 @@ impl App {
             self.sweep_blobs(cutoff).await?;
         }
         Ok(report)
-    }
-
-    /// Runs the sweeper forever: every `interval`, blobs unreferenced for `grace` go.
-    pub async fn run_sweeper(&self, interval: Duration, grace: Duration) {
-        loop {
-            tokio::time::sleep(interval).await;
-            let cutoff =
-                Timestamp::from_millis(Timestamp::now().millis() - grace.as_millis() as i64);
-            match self.sweep_blobs(cutoff).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "blob sweeper removed unreferenced blobs"),
-                Err(e) => tracing::warn!(error = %e, "blob sweeper failed"),
-            }
-        }
     }
 }

@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod files;
 pub mod integrity;
+pub mod jobs;
 pub mod upload;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 
 pub mod asset;
 pub mod id;
+pub mod job;
 pub mod list;
 pub mod path;
 pub mod principal;
@@ -15,6 +16,7 @@ pub use asset::{
     VersionRecord,
 };
 pub use id::AssetId;
+pub use job::{JobOutcome, JobRecord, JobState};
 pub use list::{AssetTypeFilter, FileTypeFilter, ListQuery, SortField, SortOrder};
 pub use path::{FileName, FolderPath, PathError};
 pub use principal::Principal;

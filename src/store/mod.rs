@@ -9,8 +9,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, MediaInfo,
-    Principal, Timestamp, UploadAttributes,
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, JobOutcome, JobRecord, ListQuery,
+    ListedAsset, MediaInfo, Principal, Timestamp, UploadAttributes,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +119,47 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Number of events in the log (for tests and `kura check`).
     async fn event_count(&self) -> Result<u64, StoreError>;
+
+    /// Queues a job under a caller-chosen id; returns false (and changes nothing) when a job
+    /// with that id exists, so nodes can schedule the same periodic job without duplicates.
+    async fn enqueue_job(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes the oldest job of one of `kinds` that is queued, or running with a lease that
+    /// expired before `now` (its node died), leasing it to `node` until `lease_until`. Two
+    /// nodes never get the same job for the same lease.
+    async fn claim_job(
+        &self,
+        node: &str,
+        kinds: &[&str],
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Extends `node`'s lease; false when the lease was lost (expired and taken over).
+    async fn renew_job_lease(
+        &self,
+        id: &str,
+        node: &str,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Records the outcome if `node` still holds the lease; false otherwise, so a job is
+    /// finished exactly once even when a presumed-dead node comes back.
+    async fn finish_job(
+        &self,
+        id: &str,
+        node: &str,
+        outcome: &JobOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    async fn get_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
 }
 
 /// Convenience used by the application layer.

@@ -14,17 +14,21 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use super::sql::{
-    self, FILE_COLUMNS, ai_tags_json, file_from_row, folder_from_row, push_list, tags_json,
+    self, FILE_COLUMNS, JOB_COLUMNS, ai_tags_json, file_from_row, folder_from_row, job_from_row,
+    job_outcome_columns, push_list, tags_json,
 };
 use super::{
     BlobReferences, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event,
 };
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, Principal,
-    Timestamp, VersionRecord,
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, JobOutcome, JobRecord, ListQuery,
+    ListedAsset, Principal, Timestamp, VersionRecord,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_jobs.sql")),
+];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).
 const MIGRATION_LOCK: i64 = 0x6b75_7261_6d69_6772;
@@ -675,5 +679,106 @@ impl MetadataStore for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
+    }
+
+    async fn enqueue_job(
+        &self,
+        id: &str,
+        kind: &str,
+        payload: &Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, state, attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, 'queued', 0, $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(now.millis())
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn claim_job(
+        &self,
+        node: &str,
+        kinds: &[&str],
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        // SKIP LOCKED: nodes claiming at once each take a different job instead of waiting.
+        let mut qb =
+            QueryBuilder::<Postgres>::new("UPDATE jobs SET state = 'running', lease_owner = ");
+        qb.push_bind(node.to_owned())
+            .push(", lease_expires_at = ")
+            .push_bind(lease_until.millis())
+            .push(", attempts = attempts + 1, updated_at = ")
+            .push_bind(now.millis())
+            .push(" WHERE id = (SELECT id FROM jobs WHERE kind IN (");
+        push_list(&mut qb, kinds);
+        qb.push(" AND (state = 'queued' OR (state = 'running' AND lease_expires_at < ")
+            .push_bind(now.millis())
+            .push(format!(
+                ")) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLUMNS}"
+            ));
+        let row = qb.build().fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn renew_job_lease(
+        &self,
+        id: &str,
+        node: &str,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1
+             WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(lease_until.millis())
+        .bind(id)
+        .bind(node)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed == 1)
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        node: &str,
+        outcome: &JobOutcome,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (state, result) = job_outcome_columns(outcome);
+        let finished = sqlx::query(
+            "UPDATE jobs SET state = $1, result = $2, lease_expires_at = NULL, updated_at = $3
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(now.millis())
+        .bind(id)
+        .bind(node)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(finished == 1)
+    }
+
+    async fn get_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 }

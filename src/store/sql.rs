@@ -8,8 +8,8 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
 use super::StoreError;
 use crate::model::{
     AiTag, AssetId, AssetTypeFilter, FileAttributes, FileKind, FileName, FileRecord,
-    FileTypeFilter, FolderPath, FolderRecord, ListQuery, MediaInfo, SortField, SortOrder,
-    Timestamp, VersionRecord,
+    FileTypeFilter, FolderPath, FolderRecord, JobOutcome, JobRecord, JobState, ListQuery,
+    MediaInfo, SortField, SortOrder, Timestamp, VersionRecord,
 };
 
 /// The few places the two engines' SQL differs.
@@ -292,4 +292,46 @@ where
     qb.push(" OFFSET ");
     qb.push_bind(query.skip.min(i64::MAX as u64) as i64);
     Some(qb)
+}
+
+pub const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, lease_owner, \
+     lease_expires_at, result, created_at, updated_at";
+
+pub fn job_from_row<'r, R>(row: &'r R) -> Result<JobRecord, StoreError>
+where
+    R: DecodeRow<'r>,
+    &'static str: ColumnIndex<R>,
+{
+    let state_text = row.text("state")?;
+    let parse = |column: &'static str, text: String| {
+        serde_json::from_str::<Value>(&text)
+            .map_err(|e| StoreError::Corrupt(format!("job {column}: {e}")))
+    };
+    Ok(JobRecord {
+        id: row.text("id")?,
+        kind: row.text("kind")?,
+        payload: parse("payload", row.text("payload")?)?,
+        state: JobState::parse(&state_text)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {state_text:?}")))?,
+        attempts: row.int("attempts")? as u32,
+        lease_owner: row.opt_text("lease_owner")?,
+        lease_expires_at: row.opt_int("lease_expires_at")?.map(Timestamp::from_millis),
+        result: row
+            .opt_text("result")?
+            .map(|text| parse("result", text))
+            .transpose()?,
+        created_at: Timestamp::from_millis(row.int("created_at")?),
+        updated_at: Timestamp::from_millis(row.int("updated_at")?),
+    })
+}
+
+/// The state and stored result of a finished job.
+pub fn job_outcome_columns(outcome: &JobOutcome) -> (&'static str, String) {
+    match outcome {
+        JobOutcome::Done(result) => (JobState::Done.as_str(), result.to_string()),
+        JobOutcome::Failed(message) => (
+            JobState::Failed.as_str(),
+            serde_json::json!({ "error": message }).to_string(),
+        ),
+    }
 }

@@ -1,0 +1,122 @@
+//! Running durable background jobs. Every node runs this loop; the store's leases make sure
+//! each job runs on one node at a time and is finished once, and a job whose node died is
+//! picked up by another when its lease runs out.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::model::{JobOutcome, JobRecord, Timestamp};
+
+/// Removes unreferenced blobs; scheduled once per `SWEEP_EVERY` across all nodes.
+pub const BLOB_SWEEP: &str = "blob-sweep";
+/// Every kind this build knows how to run.
+pub const KNOWN_KINDS: &[&str] = &[BLOB_SWEEP];
+
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// Blobs unreferenced for less than this are left alone: an upload may be about to use them.
+const SWEEP_GRACE: Duration = Duration::from_secs(3600);
+/// How long a claim lasts without renewal; a node renews at a third of it while working.
+const LEASE: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_secs(2);
+
+fn after(now: Timestamp, d: Duration) -> Timestamp {
+    Timestamp::from_millis(now.millis() + d.as_millis() as i64)
+}
+
+impl App {
+    /// Schedules periodic jobs and runs claimable ones, forever.
+    pub async fn run_background(&self, node: &str) {
+        loop {
+            if let Err(e) = self.schedule_periodic().await {
+                tracing::warn!(error = %e, "could not schedule periodic jobs");
+            }
+            loop {
+                match self.run_next_job(node).await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not claim a job");
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// One sweep per period, whichever node gets there first: the id names the period.
+    async fn schedule_periodic(&self) -> Result<(), AppError> {
+        let now = Timestamp::now();
+        let period = now.millis() / SWEEP_EVERY.as_millis() as i64;
+        let id = format!("{BLOB_SWEEP}-{period}");
+        self.store
+            .enqueue_job(&id, BLOB_SWEEP, &json!({}), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims and runs one job; false when there was none.
+    pub async fn run_next_job(&self, node: &str) -> Result<bool, AppError> {
+        let now = Timestamp::now();
+        let Some(job) = self
+            .store
+            .claim_job(node, KNOWN_KINDS, after(now, LEASE), now)
+            .await?
+        else {
+            return Ok(false);
+        };
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "running job");
+        let outcome = {
+            let work = self.execute(&job);
+            tokio::pin!(work);
+            let mut renew = tokio::time::interval(LEASE / 3);
+            renew.tick().await;
+            loop {
+                tokio::select! {
+                    result = &mut work => break result,
+                    _ = renew.tick() => {
+                        let renewed = self
+                            .store
+                            .renew_job_lease(&job.id, node, after(Timestamp::now(), LEASE))
+                            .await;
+                        if !matches!(renewed, Ok(true)) {
+                            // Another node has it now; stop rather than run it twice.
+                            tracing::warn!(job = %job.id, "lost the lease on a running job");
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        };
+        let outcome = match outcome {
+            Ok(result) => JobOutcome::Done(result),
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "job failed");
+                JobOutcome::Failed(e.to_string())
+            }
+        };
+        if !self
+            .store
+            .finish_job(&job.id, node, &outcome, Timestamp::now())
+            .await?
+        {
+            tracing::warn!(job = %job.id, "job finished after its lease was taken over");
+        }
+        Ok(true)
+    }
+
+    async fn execute(&self, job: &JobRecord) -> Result<serde_json::Value, AppError> {
+        match job.kind.as_str() {
+            BLOB_SWEEP => {
+                let cutoff = Timestamp::from_millis(
+                    Timestamp::now().millis() - SWEEP_GRACE.as_millis() as i64,
+                );
+                let removed = self.sweep_blobs(cutoff).await?;
+                Ok(json!({ "removedBlobs": removed }))
+            }
+            other => Err(AppError::NotSupported(format!("unknown job kind {other}"))),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+"""Several stateless `kura serve` nodes on one PostgreSQL database and one S3 bucket.
+
+Only meaningful on the scaleout backend, where both nodes share metadata *and* bytes."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import imagekitio
+import pytest
+
+from conftest import BACKEND, KuraServer, fetch, unique_png
+
+pytestmark = pytest.mark.skipif(
+    BACKEND != "scaleout", reason="nodes share bytes only on the scaleout backend (PostgreSQL + S3)"
+)
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    a = KuraServer(tmp_path / "node-a").start()
+    # Same database and bucket, its own data dir (spool) and port.
+    b = KuraServer(tmp_path / "node-b", env=a.extra_env).start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def on(node: KuraServer, url: str) -> str:
+    """The same delivery URL, asked of another node."""
+    return node.media + url.split("/media", 1)[1]
+
+
+def test_upload_on_a_is_listed_and_delivered_by_b(nodes):
+    a, b = nodes
+    ca, cb = a.client(), b.client()
+    data = unique_png(31, 17)
+    up = ca.files.upload(file=data, file_name="shared.png", folder="/nodes", use_unique_file_name=False)
+
+    seen = cb.files.get(up.file_id)
+    assert (seen.file_path, seen.width, seen.height, seen.size) == ("/nodes/shared.png", 31, 17, len(data))
+    assert [f.file_id for f in cb.assets.list(path="/nodes/")] == [up.file_id]
+    assert [f.folder_path for f in cb.assets.list(type="folder")] == ["/nodes"]
+    r = fetch(on(b, up.url))
+    assert r.status_code == 200 and r.content == data
+
+
+def test_changes_on_b_are_visible_on_a(nodes):
+    a, b = nodes
+    ca, cb = a.client(), b.client()
+    up = ca.files.upload(file=unique_png(), file_name="edit.png", use_unique_file_name=False)
+
+    cb.files.update(up.file_id, tags=["from-b"], description="set on node b")
+    seen = ca.files.get(up.file_id)
+    assert seen.tags == ["from-b"] and seen.description == "set on node b"
+
+    new_bytes = unique_png(5, 5)
+    v2 = cb.files.upload(file=new_bytes, file_name="edit.png", use_unique_file_name=False)
+    assert v2.file_id == up.file_id and v2.version_info.name == "Version 2"
+    assert ca.files.get(up.file_id).version_info.name == "Version 2"
+    assert fetch(on(a, up.url)).content == new_bytes
+
+    cb.files.delete(up.file_id)
+    with pytest.raises(imagekitio.NotFoundError):
+        ca.files.get(up.file_id)
+    assert fetch(on(a, up.url)).status_code == 404
+
+
+def test_both_nodes_overwriting_one_name_make_one_history(nodes):
+    a, b = nodes
+    clients = [a.client(), b.client()]
+    payloads = [unique_png(4 + i, 4) for i in range(10)]
+
+    def up(i):
+        return clients[i % 2].files.upload(
+            file=payloads[i], file_name="both.png", folder="/race", use_unique_file_name=False
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as ex:
+        results = list(ex.map(up, range(10)))
+    assert len({r.file_id for r in results}) == 1
+    assert sorted(int(r.version_info.name.split()[1]) for r in results) == list(range(1, 11))
+
+
+def test_a_node_can_leave_and_join(nodes, tmp_path):
+    a, b = nodes
+    up = a.client().files.upload(file=unique_png(), file_name="stay.png", use_unique_file_name=False)
+    a.kill()
+    c = KuraServer(tmp_path / "node-c", env=b.extra_env).start()
+    try:
+        assert c.client().files.get(up.file_id).file_id == up.file_id
+        assert fetch(on(c, up.url)).status_code == 200
+    finally:
+        c.stop()
