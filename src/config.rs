@@ -24,6 +24,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Compare metadata with stored bytes: orphan blobs and rows whose bytes are missing.
     Check(CheckArgs),
+    /// Copy this install (e.g. the embedded one) into PostgreSQL and/or S3, then verify it.
+    /// Resumable: run it again after an interruption. Stop the server first.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -75,6 +78,25 @@ pub struct CheckArgs {
     /// Remove orphan blobs (bytes no version references).
     #[arg(long)]
     pub repair: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The source install.
+    #[command(flatten)]
+    pub data: StorageArgs,
+    /// Target PostgreSQL database (`postgres://…`).
+    #[arg(long)]
+    pub to_database: Option<String>,
+    /// Target bucket (`s3://bucket/prefix`).
+    #[arg(long)]
+    pub to_storage: Option<String>,
+    /// Endpoint of the target S3-compatible server.
+    #[arg(long)]
+    pub to_s3_endpoint: Option<String>,
+    /// Region of the target bucket.
+    #[arg(long)]
+    pub to_s3_region: Option<String>,
 }
 
 /// Sizes with an optional unit: `B`, `KB`/`MB`/`GB` (powers of 1000) or `KiB`/`MiB`/`GiB`.

@@ -27,6 +27,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kura::server::serve(args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate(args) => {
+            let report = kura::server::migrate(args, &|line: &str| println!("{line}")).await?;
+            println!(
+                "blobs: {} copied ({} bytes), {} already in the target, {} verified by content hash",
+                report.blobs_copied,
+                report.bytes_copied,
+                report.blobs_already_there,
+                report.blobs_verified
+            );
+            for (table, copied, source, target) in &report.tables {
+                println!(
+                    "{}: {copied} copied, {source} in source, {target} in target",
+                    table.name()
+                );
+            }
+            println!("migrate: done and verified");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check(args) => {
             let repair = args.repair;
             let report = kura::server::check(args).await?;

@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::app::integrity::CheckReport;
+use crate::app::migrate::{Install, MigrateError, MigrationReport, migrate_install};
 use crate::app::{App, AppError, AppSettings};
 use crate::blobs::DynBlobStore;
 use crate::blobs::local::LocalBlobStore;
 use crate::blobs::s3::{S3BlobStore, S3Location};
 use crate::blobs::spool::clear_spool;
-use crate::config::{CheckArgs, ServeArgs, StorageArgs};
+use crate::config::{CheckArgs, MigrateArgs, ServeArgs, StorageArgs};
 use crate::model::id::random_alphanumeric;
 use crate::remote::{FetchError, RemoteFetcher};
 use crate::store::postgres::PostgresStore;
@@ -41,6 +42,10 @@ pub enum StartupError {
     Fetch(#[from] FetchError),
     #[error("{0}")]
     App(#[from] AppError),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] MigrateError),
+    #[error("kura migrate needs --to-database and/or --to-storage")]
+    NothingToMigrate,
 }
 
 fn io_context(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartupError {
@@ -153,6 +158,14 @@ impl DataDir {
         Ok(key)
     }
 
+    async fn open_metadata(&self) -> Result<DynMetadataStore, StartupError> {
+        open_metadata(self.database_url.as_deref(), &self.root).await
+    }
+
+    fn open_blobs(&self) -> Result<DynBlobStore, StartupError> {
+        open_blobs(self.storage.as_ref(), &self.root)
+    }
+
     async fn open_app(
         &self,
         settings_key: String,
@@ -162,23 +175,9 @@ impl DataDir {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
             .map_err(io_context(format!("creating {}", spool.display())))?;
-        let store: DynMetadataStore = match &self.database_url {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Arc::new(PostgresStore::open(url).await?)
-            }
-            Some(other) => return Err(StartupError::UnknownDatabase(redact(other))),
-            None => Arc::new(SqliteStore::open(&self.root.join("kura.db")).await?),
-        };
-        let blobs: DynBlobStore = match &self.storage {
-            Some(location) => Arc::new(S3BlobStore::open(location).map_err(StartupError::Blobs)?),
-            None => Arc::new(
-                LocalBlobStore::open(self.root.join("blobs"))
-                    .map_err(io_context("opening the blob directory"))?,
-            ),
-        };
         Ok(App::new(
-            store,
-            blobs,
+            self.open_metadata().await?,
+            self.open_blobs()?,
             RemoteFetcher::new(allow_private_urls)?,
             AppSettings {
                 private_key: settings_key,
@@ -187,6 +186,71 @@ impl DataDir {
             },
         ))
     }
+}
+
+/// PostgreSQL for a `postgres://` URL, else the embedded SQLite file under `root`.
+async fn open_metadata(
+    database_url: Option<&str>,
+    root: &std::path::Path,
+) -> Result<DynMetadataStore, StartupError> {
+    Ok(match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PostgresStore::open(url).await?)
+        }
+        Some(other) => return Err(StartupError::UnknownDatabase(redact(other))),
+        None => Arc::new(SqliteStore::open(&root.join("kura.db")).await?),
+    })
+}
+
+/// S3 for a location, else local disk under `root`.
+fn open_blobs(
+    location: Option<&S3Location>,
+    root: &std::path::Path,
+) -> Result<DynBlobStore, StartupError> {
+    Ok(match location {
+        Some(location) => Arc::new(S3BlobStore::open(location).map_err(StartupError::Blobs)?),
+        None => Arc::new(
+            LocalBlobStore::open(root.join("blobs"))
+                .map_err(io_context("opening the blob directory"))?,
+        ),
+    })
+}
+
+/// Copies the install described by `args.data` into the target stores; the source must not be
+/// served meanwhile (its data-dir lock is held throughout).
+pub async fn migrate(
+    args: MigrateArgs,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<MigrationReport, StartupError> {
+    if args.to_database.is_none() && args.to_storage.is_none() {
+        return Err(StartupError::NothingToMigrate);
+    }
+    let data = DataDir::create(&args.data)?;
+    let _lock = data.lock()?;
+    std::fs::create_dir_all(data.spool()).map_err(io_context("creating the spool directory"))?;
+    let source = Install {
+        store: data.open_metadata().await?,
+        blobs: data.open_blobs()?,
+    };
+    let target_store = match &args.to_database {
+        Some(url) => open_metadata(Some(url), &data.root).await?,
+        None => source.store.clone(),
+    };
+    let (target_blobs, copy_blobs) = match &args.to_storage {
+        Some(url) => {
+            let mut location = S3Location::parse(url)
+                .ok_or_else(|| StartupError::UnknownStorage(url.to_owned()))?;
+            location.endpoint = args.to_s3_endpoint.clone();
+            location.region = args.to_s3_region.clone();
+            (open_blobs(Some(&location), &data.root)?, true)
+        }
+        None => (source.blobs.clone(), false),
+    };
+    let target = Install {
+        store: target_store,
+        blobs: target_blobs,
+    };
+    Ok(migrate_install(&source, &target, copy_blobs, &data.spool(), progress).await?)
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {

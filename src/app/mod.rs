@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod files;
 pub mod integrity;
 pub mod jobs;
+pub mod migrate;
 pub mod upload;
 
 use std::path::PathBuf;

@@ -160,6 +160,61 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     async fn get_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Up to `limit` rows of `table` whose key is greater than `after`, in key order, for
+    /// copying an install to another store.
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError>;
+
+    /// Inserts rows exported by `export_rows` (from either engine); rows whose key exists are
+    /// skipped. Returns how many were new.
+    async fn import_rows(&self, table: Table, rows: &[Vec<Cell>]) -> Result<u64, StoreError>;
+
+    async fn count_rows(&self, table: Table) -> Result<u64, StoreError>;
+}
+
+/// The tables an install consists of, in the order they can be copied (a row's references
+/// exist before it). Jobs are transient and not copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Blobs,
+    Folders,
+    Files,
+    FileVersions,
+    Events,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] = [
+        Table::Blobs,
+        Table::Folders,
+        Table::Files,
+        Table::FileVersions,
+        Table::Events,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Blobs => "blobs",
+            Table::Folders => "folders",
+            Table::Files => "files",
+            Table::FileVersions => "file_versions",
+            Table::Events => "events",
+        }
+    }
+}
+
+/// One value of a copied row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
 }
 
 /// Convenience used by the application layer.

@@ -18,7 +18,8 @@ use super::sql::{
     job_outcome_columns, push_list, tags_json,
 };
 use super::{
-    BlobReferences, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event,
+    BlobReferences, Cell, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, Table,
+    event,
 };
 use crate::model::{
     AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, JobOutcome, JobRecord, ListQuery,
@@ -780,5 +781,57 @@ impl MetadataStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let rows = sql::export_query::<Postgres>(table, after, limit)
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| sql::row_cells(table, row)).collect()
+    }
+
+    async fn import_rows(&self, table: Table, rows: &[Vec<Cell>]) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let mut inserted = 0;
+        // Events keep their sequence numbers, so the log's order survives the move.
+        let overriding = if table == Table::Events {
+            "OVERRIDING SYSTEM VALUE"
+        } else {
+            ""
+        };
+        for chunk in rows.chunks(500) {
+            inserted += sql::import_query::<Postgres>(table, chunk, overriding)
+                .build()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        if table == Table::Events {
+            // New events continue after the copied ones.
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('events', 'seq'),
+                               GREATEST((SELECT MAX(seq) FROM events), 1))",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn count_rows(&self, table: Table) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", table.name()))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
     }
 }

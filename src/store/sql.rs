@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
 
-use super::StoreError;
+use super::{Cell, StoreError, Table};
 use crate::model::{
     AiTag, AssetId, AssetTypeFilter, FileAttributes, FileKind, FileName, FileRecord,
     FileTypeFilter, FolderPath, FolderRecord, JobOutcome, JobRecord, JobState, ListQuery,
@@ -334,4 +334,180 @@ pub fn job_outcome_columns(outcome: &JobOutcome) -> (&'static str, String) {
             serde_json::json!({ "error": message }).to_string(),
         ),
     }
+}
+
+/// How a column is typed, for copying rows between engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Int,
+    Bool,
+}
+
+/// A table's columns, key first; rows are copied in key order.
+pub fn table_columns(table: Table) -> &'static [(&'static str, ColumnType, bool)] {
+    use ColumnType::{Bool, Int, Text};
+    // (name, type, nullable)
+    match table {
+        Table::Blobs => &[
+            ("hash", Text, false),
+            ("size", Int, false),
+            ("state", Text, false),
+            ("claimed_at", Int, false),
+        ],
+        Table::Folders => &[
+            ("id", Text, false),
+            ("path", Text, false),
+            ("parent_path", Text, false),
+            ("name", Text, false),
+            ("created_at", Int, false),
+            ("updated_at", Int, false),
+        ],
+        Table::Files => &[
+            ("id", Text, false),
+            ("folder_path", Text, false),
+            ("name", Text, false),
+            ("current_version_id", Text, false),
+            ("created_at", Int, false),
+            ("updated_at", Int, false),
+        ],
+        Table::FileVersions => &[
+            ("id", Text, false),
+            ("file_id", Text, false),
+            ("number", Int, false),
+            ("blob_hash", Text, false),
+            ("size", Int, false),
+            ("mime", Text, false),
+            ("format", Text, false),
+            ("file_type", Text, false),
+            ("width", Int, true),
+            ("height", Int, true),
+            ("has_alpha", Bool, false),
+            ("tags", Text, true),
+            ("ai_tags", Text, true),
+            ("custom_coordinates", Text, true),
+            ("custom_metadata", Text, false),
+            ("description", Text, true),
+            ("is_private", Bool, false),
+            ("is_published", Bool, false),
+            ("created_at", Int, false),
+            ("updated_at", Int, false),
+        ],
+        Table::Events => &[
+            ("seq", Int, false),
+            ("occurred_at", Int, false),
+            ("kind", Text, false),
+            ("subject_id", Text, false),
+            ("actor", Text, false),
+            ("payload", Text, false),
+        ],
+    }
+}
+
+/// `SELECT <columns> FROM <table> [WHERE key > after] ORDER BY key LIMIT n`.
+pub fn export_query<'a, DB>(table: Table, after: Option<&Cell>, limit: u32) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    String: 'a + Encode<'a, DB> + Type<DB>,
+    i64: 'a + Encode<'a, DB> + Type<DB>,
+    bool: 'a + Encode<'a, DB> + Type<DB>,
+    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
+    Option<i64>: 'a + Encode<'a, DB> + Type<DB>,
+{
+    let columns = table_columns(table);
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let key = columns[0].0;
+    let mut qb = QueryBuilder::new(format!("SELECT {} FROM {}", names.join(", "), table.name()));
+    if let Some(after) = after {
+        qb.push(format!(" WHERE {key} > "));
+        push_cell(&mut qb, after);
+    }
+    qb.push(format!(" ORDER BY {key} LIMIT "));
+    qb.push_bind(i64::from(limit));
+    qb
+}
+
+/// Decodes one exported row by the table's declared column types.
+pub fn row_cells<'r, R>(table: Table, row: &'r R) -> Result<Vec<Cell>, StoreError>
+where
+    R: DecodeRow<'r>,
+    &'static str: ColumnIndex<R>,
+{
+    table_columns(table)
+        .iter()
+        .map(|(name, kind, nullable)| {
+            Ok(match (kind, nullable) {
+                (ColumnType::Text, false) => Cell::Text(row.text(name)?),
+                (ColumnType::Text, true) => row.opt_text(name)?.map_or(Cell::Null, Cell::Text),
+                (ColumnType::Int, false) => Cell::Int(row.int(name)?),
+                (ColumnType::Int, true) => row.opt_int(name)?.map_or(Cell::Null, Cell::Int),
+                (ColumnType::Bool, _) => Cell::Bool(row.flag(name)?),
+            })
+        })
+        .collect()
+}
+
+/// `INSERT INTO <table> (<columns>) VALUES … ON CONFLICT DO NOTHING`: copying twice is a no-op,
+/// which is what makes a migration resumable. `overriding` is PostgreSQL's clause for writing
+/// identity columns.
+pub fn import_query<'a, DB>(
+    table: Table,
+    rows: &[Vec<Cell>],
+    overriding: &str,
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    String: 'a + Encode<'a, DB> + Type<DB>,
+    i64: 'a + Encode<'a, DB> + Type<DB>,
+    bool: 'a + Encode<'a, DB> + Type<DB>,
+    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
+    Option<i64>: 'a + Encode<'a, DB> + Type<DB>,
+{
+    let columns = table_columns(table);
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let mut qb = QueryBuilder::new(format!(
+        "INSERT INTO {} ({}) {overriding} VALUES ",
+        table.name(),
+        names.join(", ")
+    ));
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        qb.push("(");
+        for (j, (cell, (_, kind, _))) in row.iter().zip(columns).enumerate() {
+            if j > 0 {
+                qb.push(", ");
+            }
+            match (cell, kind) {
+                // A NULL is typed by its column so PostgreSQL accepts the bind.
+                (Cell::Null, ColumnType::Int) => {
+                    qb.push_bind(None::<i64>);
+                }
+                (Cell::Null, _) => {
+                    qb.push_bind(None::<String>);
+                }
+                (cell, _) => push_cell(&mut qb, cell),
+            }
+        }
+        qb.push(")");
+    }
+    qb.push(" ON CONFLICT DO NOTHING");
+    qb
+}
+
+fn push_cell<'a, DB>(qb: &mut QueryBuilder<'a, DB>, cell: &Cell)
+where
+    DB: Database,
+    String: 'a + Encode<'a, DB> + Type<DB>,
+    i64: 'a + Encode<'a, DB> + Type<DB>,
+    bool: 'a + Encode<'a, DB> + Type<DB>,
+    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
+{
+    match cell {
+        Cell::Text(t) => qb.push_bind(t.clone()),
+        Cell::Int(i) => qb.push_bind(*i),
+        Cell::Bool(b) => qb.push_bind(*b),
+        Cell::Null => qb.push_bind(None::<String>),
+    };
 }

@@ -20,7 +20,8 @@ use super::sql::{
     job_outcome_columns, push_list, tags_json,
 };
 use super::{
-    BlobReferences, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, event,
+    BlobReferences, Cell, DeletedFiles, MAX_VERSIONS, MetadataStore, NewUpload, StoreError, Table,
+    event,
 };
 use crate::model::{
     AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, JobOutcome, JobRecord, ListQuery,
@@ -719,5 +720,43 @@ impl MetadataStore for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let rows = sql::export_query::<Sqlite>(table, after, limit)
+            .build()
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(|row| sql::row_cells(table, row)).collect()
+    }
+
+    async fn import_rows(&self, table: Table, rows: &[Vec<Cell>]) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let mut inserted = 0;
+        // SQLite allows at most 32766 bound values per statement.
+        for chunk in rows.chunks(500) {
+            inserted += sql::import_query::<Sqlite>(table, chunk, "")
+                .build()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn count_rows(&self, table: Table) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", table.name()))
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n as u64)
     }
 }
