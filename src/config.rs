@@ -24,6 +24,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Compare metadata with stored bytes: orphan blobs and rows whose bytes are missing.
     Check(CheckArgs),
+    /// Queue a scrub: a running server re-reads every stored blob and checks its hash.
+    /// Prints the job id.
+    Scrub(StorageOnlyArgs),
+    /// Show a background job (state, attempts, node, result) as JSON.
+    Job(JobArgs),
     /// Copy this install (e.g. the embedded one) into PostgreSQL and/or S3, then verify it.
     /// Resumable: run it again after an interruption. Stop the server first.
     Migrate(MigrateArgs),
@@ -66,6 +71,10 @@ pub struct ServeArgs {
     /// Largest accepted upload, e.g. `2GiB`, `500MB`, `1000000`.
     #[arg(long, env = "KURA_MAX_UPLOAD_SIZE", value_parser = parse_size, default_value = "2GiB")]
     pub max_upload_size: u64,
+    /// How long a node's claim on a background job lasts without renewal; another node takes
+    /// the job over once it runs out (after a crash).
+    #[arg(long, env = "KURA_JOB_LEASE_SECONDS", default_value_t = 60)]
+    pub job_lease_seconds: u64,
     /// Allow uploads from URLs on loopback, private and link-local addresses.
     #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
     pub allow_private_urls: bool,
@@ -78,6 +87,20 @@ pub struct CheckArgs {
     /// Remove orphan blobs (bytes no version references).
     #[arg(long)]
     pub repair: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StorageOnlyArgs {
+    #[command(flatten)]
+    pub data: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[command(flatten)]
+    pub data: StorageArgs,
+    /// The job id, as `kura scrub` printed it.
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

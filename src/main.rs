@@ -27,6 +27,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kura::server::serve(args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Scrub(args) => {
+            println!("{}", kura::server::scrub(args).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Job(args) => match kura::server::job(args).await? {
+            Some(job) => {
+                println!("{job}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("kura: no such job");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Migrate(args) => {
             let report = kura::server::migrate(args, &|line: &str| println!("{line}")).await?;
             println!(

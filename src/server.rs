@@ -6,15 +6,17 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app::integrity::CheckReport;
+use crate::app::jobs::DEFAULT_LEASE;
 use crate::app::migrate::{Install, MigrateError, MigrationReport, migrate_install};
 use crate::app::{App, AppError, AppSettings};
 use crate::blobs::DynBlobStore;
 use crate::blobs::local::LocalBlobStore;
 use crate::blobs::s3::{S3BlobStore, S3Location};
 use crate::blobs::spool::clear_spool;
-use crate::config::{CheckArgs, MigrateArgs, ServeArgs, StorageArgs};
+use crate::config::{CheckArgs, JobArgs, MigrateArgs, ServeArgs, StorageArgs, StorageOnlyArgs};
 use crate::model::id::random_alphanumeric;
 use crate::remote::{FetchError, RemoteFetcher};
 use crate::store::postgres::PostgresStore;
@@ -171,6 +173,7 @@ impl DataDir {
         settings_key: String,
         max_upload_size: u64,
         allow_private_urls: bool,
+        job_lease: Duration,
     ) -> Result<Arc<App>, StartupError> {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
@@ -183,6 +186,7 @@ impl DataDir {
                 private_key: settings_key,
                 max_upload_size,
                 spool_dir: spool,
+                job_lease,
             },
         ))
     }
@@ -265,7 +269,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     }
     let key = data.private_key(args.private_key)?;
     let app = data
-        .open_app(key, args.max_upload_size, args.allow_private_urls)
+        .open_app(
+            key,
+            args.max_upload_size,
+            args.allow_private_urls,
+            Duration::from_secs(args.job_lease_seconds.max(1)),
+        )
         .await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -320,6 +329,37 @@ async fn shutdown_signal() {
 pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
     let data = DataDir::create(&args.data)?;
     // The key is irrelevant to checking; do not create one as a side effect.
-    let app = data.open_app(String::new(), 0, false).await?;
+    let app = data
+        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .await?;
     Ok(app.check(args.repair).await?)
+}
+
+/// Queues a blob scrub for the running servers; returns its job id.
+pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
+    let data = DataDir::create(&args.data)?;
+    let app = data
+        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .await?;
+    Ok(app.queue_scrub().await?)
+}
+
+/// A job's record as JSON, or `None` when there is no such job.
+pub async fn job(args: JobArgs) -> Result<Option<serde_json::Value>, StartupError> {
+    let data = DataDir::create(&args.data)?;
+    let app = data
+        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .await?;
+    Ok(app.job(&args.id).await?.map(|job| {
+        serde_json::json!({
+            "id": job.id,
+            "kind": job.kind,
+            "state": job.state.as_str(),
+            "attempts": job.attempts,
+            "node": job.lease_owner,
+            "result": job.result,
+            "createdAt": job.created_at.to_iso8601(),
+            "updatedAt": job.updated_at.to_iso8601(),
+        })
+    }))
 }

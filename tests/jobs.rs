@@ -4,17 +4,16 @@
 use std::sync::Arc;
 
 use kura::app::jobs::BLOB_SWEEP;
+use kura::app::upload::UploadRequest;
 use kura::app::{App, AppSettings};
 use kura::blobs::local::LocalBlobStore;
 use kura::model::id::random_alphanumeric;
-use kura::model::{JobState, Timestamp};
+use kura::model::{JobState, Principal, Timestamp};
 use kura::remote::RemoteFetcher;
 use kura::store::MetadataStore;
 use kura::store::sqlite::SqliteStore;
 
-#[tokio::test]
-async fn a_queued_sweep_runs_once_on_one_node() {
-    let dir = std::env::temp_dir().join(format!("kura-jobs-test-{}", random_alphanumeric(10)));
+async fn embedded_app(dir: &std::path::Path) -> (Arc<App>, Arc<SqliteStore>) {
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("kura.db")).await.unwrap());
     let app = App::new(
@@ -25,8 +24,16 @@ async fn a_queued_sweep_runs_once_on_one_node() {
             private_key: "k".into(),
             max_upload_size: 1024,
             spool_dir: dir.join("tmp"),
+            job_lease: kura::app::jobs::DEFAULT_LEASE,
         },
     );
+    (app, store)
+}
+
+#[tokio::test]
+async fn a_queued_sweep_runs_once_on_one_node() {
+    let dir = std::env::temp_dir().join(format!("kura-jobs-test-{}", random_alphanumeric(10)));
+    let (app, store) = embedded_app(&dir).await;
     let now = Timestamp::now();
     assert!(
         store
@@ -47,5 +54,45 @@ async fn a_queued_sweep_runs_once_on_one_node() {
     assert_eq!(job.attempts, 1);
     assert_eq!(job.lease_owner.as_deref(), Some("node-a"));
     assert_eq!(job.result, Some(serde_json::json!({ "removedBlobs": 0 })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_scrub_finds_damaged_and_missing_bytes() {
+    let dir = std::env::temp_dir().join(format!("kura-scrub-test-{}", random_alphanumeric(10)));
+    let (app, _store) = embedded_app(&dir).await;
+    let mut hashes = Vec::new();
+    for content in [&b"intact"[..], b"will rot", b"will vanish"] {
+        let mut body = app.start_upload(&Principal::AccountKey).await.unwrap();
+        body.write(content).await.unwrap();
+        let request = UploadRequest {
+            file_name: "f.txt".into(),
+            folder: None,
+            use_unique_file_name: true,
+            overwrite_file: true,
+            attributes: Default::default(),
+        };
+        let file = app
+            .upload(&Principal::AccountKey, body, request)
+            .await
+            .unwrap();
+        hashes.push(file.version.blob);
+    }
+    let path = |h: &str| dir.join("blobs").join(&h[..2]).join(&h[2..4]).join(h);
+    std::fs::write(path(&hashes[1]), b"will r0t").unwrap();
+    std::fs::remove_file(path(&hashes[2])).unwrap();
+
+    let id = app.queue_scrub().await.unwrap();
+    assert!(app.run_next_job("node-a").await.unwrap());
+    let job = app.job(&id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(
+        job.result,
+        Some(serde_json::json!({
+            "checked": 3,
+            "damaged": [hashes[1]],
+            "missing": [hashes[2]],
+        }))
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,14 +11,18 @@ use crate::model::{JobOutcome, JobRecord, Timestamp};
 
 /// Removes unreferenced blobs; scheduled once per `SWEEP_EVERY` across all nodes.
 pub const BLOB_SWEEP: &str = "blob-sweep";
+/// Re-reads every referenced blob and checks it still hashes to its name (bit rot, a
+/// damaged bucket); queued by `kura scrub`.
+pub const BLOB_SCRUB: &str = "blob-scrub";
 /// Every kind this build knows how to run.
-pub const KNOWN_KINDS: &[&str] = &[BLOB_SWEEP];
+pub const KNOWN_KINDS: &[&str] = &[BLOB_SWEEP, BLOB_SCRUB];
+
+/// The default lease; see `AppSettings::job_lease`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// Blobs unreferenced for less than this are left alone: an upload may be about to use them.
 const SWEEP_GRACE: Duration = Duration::from_secs(3600);
-/// How long a claim lasts without renewal; a node renews at a third of it while working.
-const LEASE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_secs(2);
 
 fn after(now: Timestamp, d: Duration) -> Timestamp {
@@ -59,10 +63,11 @@ impl App {
 
     /// Claims and runs one job; false when there was none.
     pub async fn run_next_job(&self, node: &str) -> Result<bool, AppError> {
+        let lease = self.settings.job_lease;
         let now = Timestamp::now();
         let Some(job) = self
             .store
-            .claim_job(node, KNOWN_KINDS, after(now, LEASE), now)
+            .claim_job(node, KNOWN_KINDS, after(now, lease), now)
             .await?
         else {
             return Ok(false);
@@ -71,7 +76,7 @@ impl App {
         let outcome = {
             let work = self.execute(&job);
             tokio::pin!(work);
-            let mut renew = tokio::time::interval(LEASE / 3);
+            let mut renew = tokio::time::interval(lease / 3);
             renew.tick().await;
             loop {
                 tokio::select! {
@@ -79,7 +84,7 @@ impl App {
                     _ = renew.tick() => {
                         let renewed = self
                             .store
-                            .renew_job_lease(&job.id, node, after(Timestamp::now(), LEASE))
+                            .renew_job_lease(&job.id, node, after(Timestamp::now(), lease))
                             .await;
                         if !matches!(renewed, Ok(true)) {
                             // Another node has it now; stop rather than run it twice.
@@ -107,6 +112,41 @@ impl App {
         Ok(true)
     }
 
+    /// Queues a scrub of every referenced blob; returns the job id.
+    pub async fn queue_scrub(&self) -> Result<String, AppError> {
+        let id = format!("{BLOB_SCRUB}-{}", crate::model::AssetId::generate());
+        self.store
+            .enqueue_job(&id, BLOB_SCRUB, &json!({}), Timestamp::now())
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Option<JobRecord>, AppError> {
+        Ok(self.store.get_job(id).await?)
+    }
+
+    async fn scrub_blobs(&self) -> Result<serde_json::Value, AppError> {
+        let mut referenced = self.store.blob_references().await?.referenced;
+        referenced.sort();
+        let (mut damaged, mut missing) = (Vec::new(), Vec::new());
+        for (hash, size) in &referenced {
+            match crate::blobs::content_hash(self.blobs.as_ref(), hash, *size).await {
+                Ok(actual) if &actual == hash => {}
+                Ok(_) => damaged.push(hash.clone()),
+                Err(crate::blobs::BlobError::NotFound(_)) => missing.push(hash.clone()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !damaged.is_empty() || !missing.is_empty() {
+            tracing::error!(
+                damaged = damaged.len(),
+                missing = missing.len(),
+                "blob scrub found problems"
+            );
+        }
+        Ok(json!({ "checked": referenced.len(), "damaged": damaged, "missing": missing }))
+    }
+
     async fn execute(&self, job: &JobRecord) -> Result<serde_json::Value, AppError> {
         match job.kind.as_str() {
             BLOB_SWEEP => {
@@ -116,6 +156,7 @@ impl App {
                 let removed = self.sweep_blobs(cutoff).await?;
                 Ok(json!({ "removedBlobs": removed }))
             }
+            BLOB_SCRUB => self.scrub_blobs().await,
             other => Err(AppError::NotSupported(format!("unknown job kind {other}"))),
         }
     }

@@ -101,7 +101,7 @@ pub async fn migrate_install(
     let references = target.store.blob_references().await?;
     let total = references.referenced.len();
     for (i, (hash, size)) in references.referenced.iter().enumerate() {
-        let actual = hash_stored(&target.blobs, hash, *size).await?;
+        let actual = crate::blobs::content_hash(target.blobs.as_ref(), hash, *size).await?;
         if &actual != hash {
             return Err(MigrateError::Mismatch(format!(
                 "blob {hash} in the target hashes to {actual}"
@@ -135,20 +135,4 @@ async fn copy_blob(
     }
     target.blobs.put(hash, spool.path()).await?;
     Ok(())
-}
-
-async fn hash_stored(blobs: &DynBlobStore, hash: &str, size: u64) -> Result<String, MigrateError> {
-    let mut hasher = blake3::Hasher::new();
-    let mut stream = blobs.read(hash, 0, size).await?;
-    let mut seen = 0u64;
-    while let Some(chunk) = stream.try_next().await? {
-        seen += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    if seen != size {
-        return Err(MigrateError::Mismatch(format!(
-            "blob {hash} has {seen} bytes in the target, {size} expected"
-        )));
-    }
-    Ok(hasher.finalize().to_hex().to_string())
 }

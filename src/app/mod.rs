@@ -69,6 +69,8 @@ pub struct AppSettings {
     pub private_key: String,
     pub max_upload_size: u64,
     pub spool_dir: PathBuf,
+    /// How long a node's claim on a job lasts without renewal (it renews at a third of it).
+    pub job_lease: std::time::Duration,
 }
 
 /// The application: every use case hangs off this, shared by all requests.

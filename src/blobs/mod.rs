@@ -54,3 +54,23 @@ pub trait BlobStore: Send + Sync + 'static {
 }
 
 pub type DynBlobStore = std::sync::Arc<dyn BlobStore>;
+
+/// BLAKE3 of a stored blob's bytes, read back from storage; a short read counts as damage.
+pub async fn content_hash(
+    blobs: &dyn BlobStore,
+    hash: &str,
+    size: u64,
+) -> Result<String, BlobError> {
+    use futures_util::TryStreamExt;
+    let mut hasher = blake3::Hasher::new();
+    let mut stream = blobs.read(hash, 0, size).await?;
+    let mut seen = 0u64;
+    while let Some(chunk) = stream.try_next().await? {
+        seen += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    if seen != size {
+        return Ok(format!("short read: {seen} of {size} bytes"));
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}

@@ -4,12 +4,15 @@ Only meaningful on the scaleout backend, where both nodes share metadata *and* b
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import imagekitio
 import pytest
 
-from conftest import BACKEND, KuraServer, fetch, unique_png
+from conftest import BACKEND, KuraServer, fetch, run_kura, unique_png
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "scaleout", reason="nodes share bytes only on the scaleout backend (PostgreSQL + S3)"
@@ -92,3 +95,49 @@ def test_a_node_can_leave_and_join(nodes, tmp_path):
         assert fetch(on(c, up.url)).status_code == 200
     finally:
         c.stop()
+
+
+def _job(node: KuraServer, job_id: str) -> dict:
+    r = run_kura("job", "--data-dir", str(node.data_dir), job_id, env=node.extra_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_a_job_whose_node_dies_is_finished_by_another_exactly_once(tmp_path):
+    """A scrub (one read per blob) is started on node A, A is SIGKILLed mid-job, and node B
+    takes the job over once A's lease runs out and finishes it; A's claim never finishes it."""
+    lease = {"KURA_JOB_LEASE_SECONDS": "2"}
+    a = KuraServer(tmp_path / "job-a", env=lease).start()
+    c = a.client()
+    count = 400
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        list(ex.map(lambda i: c.files.upload(file=os.urandom(2048), file_name=f"s{i}.bin"), range(count)))
+
+    r = run_kura("scrub", "--data-dir", str(a.data_dir), env=a.extra_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    job_id = r.stdout.strip()
+
+    deadline = time.monotonic() + 30
+    while True:
+        job = _job(a, job_id)
+        if job["state"] == "running":
+            break
+        assert job["state"] == "queued", f"the job ended before it could be interrupted: {job}"
+        assert time.monotonic() < deadline, "node A never started the job"
+        time.sleep(0.02)
+    first_node = job["node"]
+    assert job["attempts"] == 1
+    a.kill()
+
+    b = KuraServer(tmp_path / "job-b", env=a.extra_env).start()
+    try:
+        deadline = time.monotonic() + 60
+        while (job := _job(b, job_id))["state"] != "done":
+            assert job["state"] in ("running", "queued"), job
+            assert time.monotonic() < deadline, f"node B did not finish the job: {job}"
+            time.sleep(0.2)
+        assert job["attempts"] == 2, job
+        assert job["node"] != first_node, job
+        assert job["result"] == {"checked": count, "damaged": [], "missing": []}
+    finally:
+        b.stop()
