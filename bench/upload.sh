@@ -22,7 +22,7 @@
 # install's prefix in the bucket and nothing left on local disk (scaleout).
 #
 # Prints a Markdown report (a side-by-side table, then each setup's details) and writes it to
-# bench/results/latest.md. Takes about 5-6 minutes on 2 cores for both setups (plus the
+# bench/results/latest.md. Takes about 4 minutes on 2 cores for both setups (plus the
 # release build). Exits non-zero if any upload or check fails.
 #
 # Environment:
