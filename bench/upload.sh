@@ -707,7 +707,8 @@ watch_stop() {
     WATCH_PID=
     local lines=() i
     mapfile -t lines <"$WORK/watch.txt"
-    WATCH_SPOOLED=${lines[0]%% *}
+    WATCH_SPOOLED=${lines[0]:-}
+    WATCH_SPOOLED=${WATCH_SPOOLED%% *}
     WATCH_HWM=()
     for i in 0 1 2 3; do
         if [[ -n ${lines[$i]:-} ]]; then WATCH_HWM+=("${lines[$i]#* }"); else WATCH_HWM+=("?"); fi
