@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// the job over once it runs out (after a crash).
     #[arg(long, env = "KURA_JOB_LEASE_SECONDS", default_value_t = 60)]
     pub job_lease_seconds: u64,
+    /// Files a folder copy or move handles per step. Each step is one transaction that also
+    /// records the job's progress, so a crashed job resumes after the last finished step.
+    #[arg(long, env = "KURA_JOB_BATCH_SIZE", default_value_t = 1000)]
+    pub job_batch_size: u32,
     /// Allow uploads from URLs on loopback, private and link-local addresses.
     #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
     pub allow_private_urls: bool,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::integrity::CheckReport;
-use crate::app::jobs::DEFAULT_LEASE;
+use crate::app::jobs::{DEFAULT_LEASE, DEFAULT_TRANSFER_BATCH};
 use crate::app::migrate::{Install, MigrateError, MigrationReport, migrate_install};
 use crate::app::{App, AppError, AppSettings};
 use crate::blobs::DynBlobStore;
@@ -174,6 +174,7 @@ impl DataDir {
         max_upload_size: u64,
         allow_private_urls: bool,
         job_lease: Duration,
+        transfer_batch: u32,
     ) -> Result<Arc<App>, StartupError> {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
@@ -187,6 +188,7 @@ impl DataDir {
                 max_upload_size,
                 spool_dir: spool,
                 job_lease,
+                transfer_batch,
             },
         ))
     }
@@ -274,6 +276,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             args.max_upload_size,
             args.allow_private_urls,
             Duration::from_secs(args.job_lease_seconds.max(1)),
+            args.job_batch_size.max(1),
         )
         .await?;
 
@@ -330,7 +333,13 @@ pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
     let data = DataDir::create(&args.data)?;
     // The key is irrelevant to checking; do not create one as a side effect.
     let app = data
-        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .open_app(
+            String::new(),
+            0,
+            false,
+            DEFAULT_LEASE,
+            DEFAULT_TRANSFER_BATCH,
+        )
         .await?;
     Ok(app.check(args.repair).await?)
 }
@@ -339,7 +348,13 @@ pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
 pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
     let data = DataDir::create(&args.data)?;
     let app = data
-        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .open_app(
+            String::new(),
+            0,
+            false,
+            DEFAULT_LEASE,
+            DEFAULT_TRANSFER_BATCH,
+        )
         .await?;
     Ok(app.queue_scrub().await?)
 }
@@ -348,7 +363,13 @@ pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
 pub async fn job(args: JobArgs) -> Result<Option<serde_json::Value>, StartupError> {
     let data = DataDir::create(&args.data)?;
     let app = data
-        .open_app(String::new(), 0, false, DEFAULT_LEASE)
+        .open_app(
+            String::new(),
+            0,
+            false,
+            DEFAULT_LEASE,
+            DEFAULT_TRANSFER_BATCH,
+        )
         .await?;
     Ok(app.job(&args.id).await?.map(|job| {
         serde_json::json!({

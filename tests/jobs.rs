@@ -25,6 +25,7 @@ async fn embedded_app(dir: &std::path::Path) -> (Arc<App>, Arc<SqliteStore>) {
             max_upload_size: 1024,
             spool_dir: dir.join("tmp"),
             job_lease: kura::app::jobs::DEFAULT_LEASE,
+            transfer_batch: kura::app::jobs::DEFAULT_TRANSFER_BATCH,
         },
     );
     (app, store)

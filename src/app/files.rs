@@ -1,10 +1,26 @@
 //! Reading, changing, listing and deleting files.
 
+use super::upload::validate_tags;
 use super::{App, AppError};
-use crate::model::{AssetId, AttributeUpdate, FileRecord, ListQuery, ListedAsset, Principal};
+use crate::model::path::split_file_path;
+use crate::model::{
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, Principal,
+    TagChange,
+};
+use crate::store::StoreError;
 
 /// Most ids one bulk delete accepts (ImageKit's limit).
 pub const MAX_BULK_DELETE: usize = 100;
+/// Most ids one bulk tag change accepts (ImageKit's limit).
+pub const MAX_BULK_TAGS: usize = 50;
+
+/// What a bulk tag change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagChangeOutcome {
+    pub updated: Vec<String>,
+    /// Requested ids that name no file; the others were updated regardless.
+    pub missing: Vec<String>,
+}
 
 impl App {
     pub async fn file_details(&self, _actor: &Principal, id: &str) -> Result<FileRecord, AppError> {
@@ -79,5 +95,135 @@ impl App {
         query: &ListQuery,
     ) -> Result<Vec<ListedAsset>, AppError> {
         Ok(self.store.list(query).await?)
+    }
+
+    /// Finds a file by its full path (`/folder/name.jpg`), with ImageKit's message when absent.
+    async fn file_at(&self, path: &str) -> Result<FileRecord, AppError> {
+        let not_found = || AppError::NotFound(format!("No file found with filePath `{path}`."));
+        let (folder, name) = split_file_path(path).ok_or_else(not_found)?;
+        self.store
+            .find_file(&folder, &name)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Copies a file into a folder; versions share the source's bytes.
+    pub async fn copy_file(
+        &self,
+        actor: &Principal,
+        source: &str,
+        destination: &str,
+        include_versions: bool,
+    ) -> Result<FileRecord, AppError> {
+        let file = self.file_at(source).await?;
+        let folder = FolderPath::parse_lenient(destination)?;
+        if folder == file.folder {
+            return Err(AppError::InvalidParameter(
+                "destinationPath is the folder the file is already in.".into(),
+            ));
+        }
+        self.store
+            .copy_file(&file.id, &folder, include_versions, actor)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("No file found with filePath `{source}`.")))
+    }
+
+    /// Moves a file with all its versions into a folder.
+    pub async fn move_file(
+        &self,
+        actor: &Principal,
+        source: &str,
+        destination: &str,
+    ) -> Result<FileRecord, AppError> {
+        let file = self.file_at(source).await?;
+        let folder = FolderPath::parse_lenient(destination)?;
+        if folder == file.folder {
+            return Err(AppError::InvalidParameter(
+                "destinationPath is the folder the file is already in.".into(),
+            ));
+        }
+        self.store
+            .move_file(&file.id, &folder, actor)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("No file found with filePath `{source}`.")))
+    }
+
+    /// Renames a file in place; returns the renamed file and, when asked, the purge request
+    /// for its old URLs.
+    pub async fn rename_file(
+        &self,
+        actor: &Principal,
+        path: &str,
+        new_name: &str,
+        purge_cache: bool,
+    ) -> Result<(FileRecord, Option<String>), AppError> {
+        let not_found =
+            || AppError::NotFound(format!("No file found in media library at filePath {path}"));
+        let file = self.file_at(path).await.map_err(|_| not_found())?;
+        let name = FileName::sanitise(new_name)?;
+        if name == file.name {
+            return Err(AppError::InvalidParameter(
+                "newFileName cannot be the same as its existing name.".into(),
+            ));
+        }
+        let renamed = match self.store.rename_file(&file.id, &name, actor).await {
+            Err(StoreError::NameTaken) => {
+                return Err(AppError::Conflict(
+                    "File with name newFileName already exists at the same location.".into(),
+                ));
+            }
+            other => other?.ok_or_else(not_found)?,
+        };
+        let purge = if purge_cache {
+            Some(self.purge_prefix(&file.file_path()).await?)
+        } else {
+            None
+        };
+        Ok((renamed, purge))
+    }
+
+    /// Adds or removes tags on up to 50 files at once; ids that name no file are reported.
+    pub async fn change_tags(
+        &self,
+        actor: &Principal,
+        ids: &[String],
+        change: TagChange,
+    ) -> Result<TagChangeOutcome, AppError> {
+        if ids.is_empty() {
+            return Err(AppError::InvalidParameter("fileIds is empty.".into()));
+        }
+        if ids.len() > MAX_BULK_TAGS {
+            return Err(AppError::InvalidParameter(format!(
+                "A maximum of {MAX_BULK_TAGS} files can be edited at a time."
+            )));
+        }
+        let change = match change {
+            TagChange::Add(tags) => TagChange::Add(validate_tags(tags)?),
+            TagChange::Remove(tags) => TagChange::Remove(validate_tags(tags)?),
+            other => other,
+        };
+        let mut parsed = Vec::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match AssetId::parse(id) {
+                Some(asset) if !parsed.contains(&asset) => parsed.push(asset),
+                Some(_) => {}
+                None => missing.push(id.clone()),
+            }
+        }
+        let updated: Vec<String> = self
+            .store
+            .change_tags(&parsed, &change, actor)
+            .await?
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+        missing.extend(
+            parsed
+                .iter()
+                .map(|id| id.to_string())
+                .filter(|id| !updated.contains(id)),
+        );
+        Ok(TagChangeOutcome { updated, missing })
     }
 }

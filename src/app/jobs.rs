@@ -14,11 +14,24 @@ pub const BLOB_SWEEP: &str = "blob-sweep";
 /// Re-reads every referenced blob and checks it still hashes to its name (bit rot, a
 /// damaged bucket); queued by `kura scrub`.
 pub const BLOB_SCRUB: &str = "blob-scrub";
+/// Folder jobs (`/v1/bulkJobs/…`): run in fenced steps that record their progress.
+pub const FOLDER_COPY: &str = "folder-copy";
+pub const FOLDER_MOVE: &str = "folder-move";
+pub const FOLDER_RENAME: &str = "folder-rename";
+pub const FOLDER_KINDS: &[&str] = &[FOLDER_COPY, FOLDER_MOVE, FOLDER_RENAME];
 /// Every kind this build knows how to run.
-pub const KNOWN_KINDS: &[&str] = &[BLOB_SWEEP, BLOB_SCRUB];
+pub const KNOWN_KINDS: &[&str] = &[
+    BLOB_SWEEP,
+    BLOB_SCRUB,
+    FOLDER_COPY,
+    FOLDER_MOVE,
+    FOLDER_RENAME,
+];
 
 /// The default lease; see `AppSettings::job_lease`.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// The default step size of folder jobs; see `AppSettings::transfer_batch`.
+pub const DEFAULT_TRANSFER_BATCH: u32 = 1000;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// Blobs unreferenced for less than this are left alone: an upload may be about to use them.
@@ -46,7 +59,11 @@ impl App {
                     }
                 }
             }
-            tokio::time::sleep(POLL).await;
+            // Jobs queued on this node start at once; other nodes' within a poll.
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = self.job_queued.notified() => {}
+            }
         }
     }
 
@@ -74,7 +91,7 @@ impl App {
         };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "running job");
         let outcome = {
-            let work = self.execute(&job);
+            let work = self.execute(&job, node);
             tokio::pin!(work);
             let mut renew = tokio::time::interval(lease / 3);
             renew.tick().await;
@@ -147,7 +164,7 @@ impl App {
         Ok(json!({ "checked": referenced.len(), "damaged": damaged, "missing": missing }))
     }
 
-    async fn execute(&self, job: &JobRecord) -> Result<serde_json::Value, AppError> {
+    async fn execute(&self, job: &JobRecord, node: &str) -> Result<serde_json::Value, AppError> {
         match job.kind.as_str() {
             BLOB_SWEEP => {
                 let cutoff = Timestamp::from_millis(
@@ -157,6 +174,7 @@ impl App {
                 Ok(json!({ "removedBlobs": removed }))
             }
             BLOB_SCRUB => self.scrub_blobs().await,
+            FOLDER_COPY | FOLDER_MOVE | FOLDER_RENAME => self.run_folder_transfer(job, node).await,
             other => Err(AppError::NotSupported(format!("unknown job kind {other}"))),
         }
     }

@@ -3,10 +3,13 @@
 
 pub mod delivery;
 pub mod files;
+pub mod folders;
 pub mod integrity;
 pub mod jobs;
 pub mod migrate;
+pub mod purge;
 pub mod upload;
+pub mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +32,17 @@ pub enum AppError {
     FileNotFound,
     #[error("The requested file(s) does not exist.")]
     FilesNotFound(Vec<String>),
+    /// Anything else that does not exist, with ImageKit's message for it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request collides with what exists (a name in use).
+    #[error("{0}")]
+    Conflict(String),
+    /// A running job holds the folder.
+    #[error("{0}")]
+    Locked(String),
+    #[error(transparent)]
+    Transfer(#[from] crate::model::TransferError),
     #[error(
         "A file with the same name already exists at the exact location. We could not overwrite it because both overwriteFile and useUniqueFileName are set to false."
     )]
@@ -71,6 +85,8 @@ pub struct AppSettings {
     pub spool_dir: PathBuf,
     /// How long a node's claim on a job lasts without renewal (it renews at a third of it).
     pub job_lease: std::time::Duration,
+    /// Files a folder job handles per step (one transaction each).
+    pub transfer_batch: u32,
 }
 
 /// The application: every use case hangs off this, shared by all requests.
@@ -79,6 +95,8 @@ pub struct App {
     pub(crate) blobs: DynBlobStore,
     pub(crate) fetcher: RemoteFetcher,
     pub(crate) settings: AppSettings,
+    /// Wakes this node's job loop when a request queues a job.
+    pub(crate) job_queued: tokio::sync::Notify,
 }
 
 impl App {
@@ -93,6 +111,7 @@ impl App {
             blobs,
             fetcher,
             settings,
+            job_queued: tokio::sync::Notify::new(),
         })
     }
 

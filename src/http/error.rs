@@ -68,7 +68,10 @@ impl From<AppError> for ApiError {
             }
             AppError::VersionLimit(_) => (StatusCode::BAD_REQUEST, None),
             AppError::NotSupported(_) => (StatusCode::BAD_REQUEST, None),
-            AppError::FileNotFound => (StatusCode::NOT_FOUND, None),
+            AppError::FileNotFound | AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, None),
+            AppError::Locked(_) => (StatusCode::LOCKED, None),
+            AppError::Transfer(_) => (StatusCode::BAD_REQUEST, None),
             AppError::FilesNotFound(ids) => (
                 StatusCode::NOT_FOUND,
                 Some(json!({ "missingFileIds": ids })),

@@ -42,6 +42,8 @@ pub struct JobRecord {
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<Timestamp>,
     pub result: Option<serde_json::Value>,
+    /// How far a job that works in steps has got; written in the transaction of each step.
+    pub progress: Option<serde_json::Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

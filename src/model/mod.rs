@@ -9,6 +9,7 @@ pub mod path;
 pub mod principal;
 pub mod signature;
 pub mod time;
+pub mod transfer;
 pub mod upload;
 
 pub use asset::{
@@ -21,4 +22,5 @@ pub use list::{AssetTypeFilter, FileTypeFilter, ListQuery, SortField, SortOrder}
 pub use path::{FileName, FolderPath, PathError};
 pub use principal::Principal;
 pub use time::Timestamp;
-pub use upload::{AiTagRemoval, AttributeUpdate, PublishChange, UploadAttributes};
+pub use transfer::{FolderTransfer, TransferError, TransferKind};
+pub use upload::{AiTagRemoval, AttributeUpdate, PublishChange, TagChange, UploadAttributes};

@@ -123,6 +123,25 @@ impl FolderPath {
         }
     }
 
+    /// The folder `segment` inside this one; `segment` must be a single normalised name.
+    pub fn child(&self, segment: &str) -> FolderPath {
+        if self.is_root() {
+            FolderPath(format!("/{segment}"))
+        } else {
+            FolderPath(format!("{}/{segment}", self.0))
+        }
+    }
+
+    /// Whether this folder lies strictly below `ancestor`.
+    pub fn is_within(&self, ancestor: &FolderPath) -> bool {
+        if ancestor.is_root() {
+            return !self.is_root();
+        }
+        self.0
+            .strip_prefix(ancestor.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
     /// ImageKit writes folder paths with a trailing slash in some places (`/a/b/`).
     pub fn with_trailing_slash(&self) -> String {
         if self.is_root() {

@@ -67,6 +67,46 @@ pub enum AiTagRemoval {
     Named(Vec<String>),
 }
 
+/// A bulk tag operation (`/v1/files/addTags`, `removeTags`, `removeAITags`) on current versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAi(Vec<String>),
+}
+
+impl TagChange {
+    /// Applies the change; a tag list left empty becomes null, as a file that never had tags.
+    pub fn apply(&self, attributes: &mut FileAttributes) {
+        match self {
+            TagChange::Add(new) => {
+                let tags = attributes.tags.get_or_insert_with(Vec::new);
+                for tag in new {
+                    if !tags.contains(tag) {
+                        tags.push(tag.clone());
+                    }
+                }
+            }
+            TagChange::Remove(gone) => {
+                if let Some(tags) = &mut attributes.tags {
+                    tags.retain(|t| !gone.contains(t));
+                    if tags.is_empty() {
+                        attributes.tags = None;
+                    }
+                }
+            }
+            TagChange::RemoveAi(gone) => {
+                if let Some(tags) = &mut attributes.ai_tags {
+                    tags.retain(|t| !gone.contains(&t.name));
+                    if tags.is_empty() {
+                        attributes.ai_tags = None;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A partial update of a file's current version (`PATCH /v1/files/{id}/details`).
 /// `Some(None)` means "set to null", `None` means "leave alone".
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -3,15 +3,20 @@
 //! beyond calling the model's (e.g. how a new version's attributes are resolved).
 
 pub mod postgres;
+pub mod relational;
 pub mod sql;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, JobOutcome, JobRecord, ListQuery,
-    ListedAsset, MediaInfo, Principal, Timestamp, UploadAttributes,
+    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, FolderRecord, FolderTransfer,
+    JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo, Principal, TagChange, Timestamp,
+    UploadAttributes,
 };
+
+pub use transfer::{TransferCursor, TransferPhase};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -21,6 +26,12 @@ pub enum StoreError {
     VersionLimit(u32),
     #[error("the blob is being deleted; claim it again shortly")]
     BlobBusy,
+    #[error("no folder at {0}")]
+    FolderNotFound(String),
+    #[error("a folder already exists at {0}")]
+    FolderExists(String),
+    #[error("this node no longer holds the job's lease")]
+    LeaseLost,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -52,6 +63,36 @@ pub struct DeletedFiles {
     pub ids: Vec<AssetId>,
     /// Blobs the deleted versions pointed at; some may still be used by other files.
     pub blobs: Vec<String>,
+}
+
+/// What deleting one version did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionDeletion {
+    /// Gone; its blob may now be unreferenced.
+    Deleted {
+        blob: String,
+    },
+    NotFound,
+    /// The current version cannot be deleted (delete the file instead).
+    Current,
+}
+
+/// A job step's proof that it runs under the job's lease: the step's transaction only commits
+/// while `node` still holds the lease on `job_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct JobFence<'a> {
+    pub job_id: &'a str,
+    pub node: &'a str,
+}
+
+/// A recorded cache purge request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeRecord {
+    pub id: String,
+    pub url: String,
+    pub created_at: Timestamp,
+    /// Set once every cached derivative of `url` is gone.
+    pub completed_at: Option<Timestamp>,
 }
 
 /// Counts `kura check` compares against the blob store.
@@ -104,6 +145,98 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<DeletedFiles, StoreError>;
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError>;
+
+    /// Every version of a file, oldest first; empty when the file does not exist.
+    async fn file_versions(&self, id: &AssetId) -> Result<Vec<FileRecord>, StoreError>;
+
+    async fn get_version(
+        &self,
+        file: &AssetId,
+        version: &AssetId,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    async fn delete_version(
+        &self,
+        file: &AssetId,
+        version: &AssetId,
+        actor: &Principal,
+    ) -> Result<VersionDeletion, StoreError>;
+
+    /// Makes an older version current again; `None` when file or version does not exist.
+    async fn restore_version(
+        &self,
+        file: &AssetId,
+        version: &AssetId,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Renames a file in place (all versions); `NameTaken` when the name is in use.
+    async fn rename_file(
+        &self,
+        id: &AssetId,
+        name: &FileName,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Copies a file (its current version, or all versions) into `folder`, sharing its blobs.
+    /// A file of the same name there gets the copied versions appended to its history.
+    async fn copy_file(
+        &self,
+        id: &AssetId,
+        folder: &FolderPath,
+        include_versions: bool,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Moves a file with all its versions into `folder`; a file of the same name there gets
+    /// them appended to its history and the moved file disappears.
+    async fn move_file(
+        &self,
+        id: &AssetId,
+        folder: &FolderPath,
+        actor: &Principal,
+    ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Applies a tag change to each file's current version in one transaction; returns the
+    /// ids that exist (and were updated).
+    async fn change_tags(
+        &self,
+        ids: &[AssetId],
+        change: &TagChange,
+        actor: &Principal,
+    ) -> Result<Vec<AssetId>, StoreError>;
+
+    /// Creates a folder and its missing ancestors; false when it existed.
+    async fn create_folder(&self, path: &FolderPath, actor: &Principal)
+    -> Result<bool, StoreError>;
+
+    async fn get_folder(&self, path: &FolderPath) -> Result<Option<FolderRecord>, StoreError>;
+
+    /// Deletes a folder with everything below it in one transaction; `None` when missing.
+    async fn delete_folder(
+        &self,
+        path: &FolderPath,
+        actor: &Principal,
+    ) -> Result<Option<DeletedFiles>, StoreError>;
+
+    /// Number of files in a folder subtree (all depths).
+    async fn count_files_below(&self, path: &FolderPath) -> Result<u64, StoreError>;
+
+    /// Runs the next step of a folder transfer job in one transaction that also records the
+    /// new cursor in the job row, fenced by the lease: a step is applied exactly once however
+    /// often the job is interrupted and resumed. At most `batch` files per step.
+    async fn advance_transfer(
+        &self,
+        transfer: &FolderTransfer,
+        cursor: &TransferCursor,
+        batch: u32,
+        fence: JobFence<'_>,
+        actor: &Principal,
+    ) -> Result<TransferCursor, StoreError>;
+
+    async fn record_purge(&self, purge: &PurgeRecord) -> Result<(), StoreError>;
+
+    async fn get_purge(&self, id: &str) -> Result<Option<PurgeRecord>, StoreError>;
 
     /// Claimed blobs that no version references and that were last claimed before `cutoff`.
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError>;
@@ -160,6 +293,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     async fn get_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Queued or running jobs of these kinds.
+    async fn active_jobs(&self, kinds: &[&str]) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Up to `limit` rows of `table` whose key is greater than `after`, in key order, for
     /// copying an install to another store.
@@ -226,5 +362,12 @@ pub mod event {
     pub const FILE_UPDATED: &str = "file.updated";
     pub const FILE_DELETED: &str = "file.deleted";
     pub const FILE_VERSION_CREATED: &str = "file-version.created";
+    pub const FILE_RENAMED: &str = "file.renamed";
+    pub const FILE_MOVED: &str = "file.moved";
+    pub const FILE_VERSION_DELETED: &str = "file-version.deleted";
+    pub const FILE_VERSION_RESTORED: &str = "file-version.restored";
     pub const FOLDER_CREATED: &str = "folder.created";
+    pub const FOLDER_DELETED: &str = "folder.deleted";
+    /// A whole subtree changed path at once; its files keep their ids.
+    pub const FOLDER_MOVED: &str = "folder.moved";
 }

@@ -1,9 +1,8 @@
-//! What both SQL stores share: how rows decode into model records, how attributes are
-//! encoded into columns, and how a listing query is built. Engine modules keep their own
-//! transactions and statements; the SQL dialect differences here are named in `Dialect`.
+//! What both SQL engines share: statements with their arguments, how rows decode into model
+//! records, how attributes are encoded into columns, and how listing and copy queries are
+//! built. The few places where the engines' SQL differs are named in `Dialect`.
 
 use serde_json::Value;
-use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
 
 use super::{Cell, StoreError, Table};
 use crate::model::{
@@ -12,74 +11,202 @@ use crate::model::{
     MediaInfo, SortField, SortOrder, Timestamp, VersionRecord,
 };
 
-/// The few places the two engines' SQL differs.
+/// One bound value. NULLs carry their column type because PostgreSQL types every parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    NullText,
+    NullInt,
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+impl From<&AssetId> for Arg {
+    fn from(v: &AssetId) -> Self {
+        Arg::Text(v.as_str().to_owned())
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<u32> for Arg {
+    fn from(v: u32) -> Self {
+        Arg::Int(i64::from(v))
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<Timestamp> for Arg {
+    fn from(v: Timestamp) -> Self {
+        Arg::Int(v.millis())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Arg::NullText, Arg::Text)
+    }
+}
+impl From<Option<&String>> for Arg {
+    fn from(v: Option<&String>) -> Self {
+        v.map_or(Arg::NullText, |t| Arg::Text(t.clone()))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NullInt, Arg::Int)
+    }
+}
+
+/// SQL text with its arguments. Placeholders are `$1 … $n`, which both engines accept (the
+/// SQLite driver maps `$N` to the N-th argument), so one statement serves both.
+#[derive(Debug, Clone, Default)]
+pub struct Statement {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Statement {
+    pub fn new(text: impl Into<String>) -> Self {
+        Statement {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds an argument for the next `$n` already written in the text.
+    pub fn arg(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `$a, $b, …` for every value (the caller writes the parentheses).
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self
+    }
+}
+
+/// Shorthand for a fixed statement: `q("… WHERE id = $1").arg(id)`.
+pub fn q(text: &str) -> Statement {
+    Statement::new(text)
+}
+
+/// Column access by name, implemented by each engine's row type.
+pub trait RowAccess {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+}
+
+/// The places the two engines' SQL differs.
 pub struct Dialect {
     /// Start of "some element of the JSON array in `v.tags` is one of (…)"; the caller appends
     /// the bound list and one closing parenthesis.
     pub tags_any_of: &'static str,
     /// Case-insensitive ordering by `name`.
     pub name_order: &'static str,
+    /// Appended to a read that must keep the row from changing until commit. SQLite needs
+    /// none: its write transactions (BEGIN IMMEDIATE) already exclude each other.
+    pub lock_row: &'static str,
+    /// Appended to a read that must keep the row from being deleted until commit.
+    pub share_row: &'static str,
+    /// Appended to the job-claim subquery so concurrent claimers skip each other's rows.
+    pub skip_locked: &'static str,
+    /// Most arguments one statement may carry.
+    pub max_args: usize,
+    /// Lets an insert write the events table's generated sequence numbers.
+    pub identity_insert: &'static str,
+    /// Run after importing events, so new events continue after the copied ones.
+    pub after_events_import: Option<&'static str>,
 }
 
 pub const SQLITE: Dialect = Dialect {
     tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (",
     name_order: "name COLLATE NOCASE",
+    lock_row: "",
+    share_row: "",
+    skip_locked: "",
+    max_args: 32_766,
+    identity_insert: "",
+    after_events_import: None,
 };
 
 pub const POSTGRES: Dialect = Dialect {
     tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.tags::jsonb) t(value) WHERE t.value IN (",
     name_order: "lower(name)",
+    lock_row: " FOR UPDATE",
+    share_row: " FOR SHARE",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
+    max_args: 65_535,
+    identity_insert: "OVERRIDING SYSTEM VALUE",
+    after_events_import: Some(
+        "SELECT setval(pg_get_serial_sequence('events', 'seq'),
+                       GREATEST((SELECT MAX(seq) FROM events), 1))",
+    ),
 };
 
-/// The types a row of either engine must decode for the functions below.
-pub trait DecodeRow<'r>: Row
-where
-    &'static str: ColumnIndex<Self>,
-{
-    fn text(&'r self, column: &'static str) -> Result<String, sqlx::Error>;
-    fn opt_text(&'r self, column: &'static str) -> Result<Option<String>, sqlx::Error>;
-    fn int(&'r self, column: &'static str) -> Result<i64, sqlx::Error>;
-    fn opt_int(&'r self, column: &'static str) -> Result<Option<i64>, sqlx::Error>;
-    fn flag(&'r self, column: &'static str) -> Result<bool, sqlx::Error>;
-}
+/// The id of the root folder's row, which every install has (files refer to their folder by
+/// id, so the root needs one too).
+pub const ROOT_FOLDER_ID: &str = "000000000000000000000000";
 
-impl<'r, R> DecodeRow<'r> for R
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-{
-    fn text(&'r self, column: &'static str) -> Result<String, sqlx::Error> {
-        self.try_get(column)
-    }
-    fn opt_text(&'r self, column: &'static str) -> Result<Option<String>, sqlx::Error> {
-        self.try_get(column)
-    }
-    fn int(&'r self, column: &'static str) -> Result<i64, sqlx::Error> {
-        self.try_get(column)
-    }
-    fn opt_int(&'r self, column: &'static str) -> Result<Option<i64>, sqlx::Error> {
-        self.try_get(column)
-    }
-    fn flag(&'r self, column: &'static str) -> Result<bool, sqlx::Error> {
-        self.try_get(column)
-    }
-}
-
-pub const FILE_COLUMNS: &str = "f.id AS f_id, f.folder_path, f.name, f.current_version_id, \
+/// Columns of a file joined with one of its versions and its folder; see `FILE_FROM_CURRENT`
+/// and `FILE_FROM_VERSIONS`.
+pub const FILE_COLUMNS: &str = "f.id AS f_id, d.path AS folder_path, f.name, f.current_version_id, \
      f.created_at AS f_created_at, f.updated_at AS f_updated_at, \
      v.id AS v_id, v.number, v.blob_hash, v.size, v.mime, v.format, v.file_type, v.width, \
      v.height, v.has_alpha, v.tags, v.ai_tags, v.custom_coordinates, v.custom_metadata, \
      v.description, v.is_private, v.is_published, v.created_at AS v_created_at, \
      v.updated_at AS v_updated_at";
 
-pub fn file_from_row<'r, R>(row: &'r R) -> Result<FileRecord, StoreError>
-where
-    R: DecodeRow<'r>,
-    &'static str: ColumnIndex<R>,
-{
+/// Files with their current version.
+pub const FILE_FROM_CURRENT: &str = "files f JOIN folders d ON d.id = f.folder_id \
+     JOIN file_versions v ON v.id = f.current_version_id";
+
+/// Versions with their file.
+pub const FILE_FROM_VERSIONS: &str = "file_versions v JOIN files f ON f.id = v.file_id \
+     JOIN folders d ON d.id = f.folder_id";
+
+pub fn file_from_row(row: &impl RowAccess) -> Result<FileRecord, StoreError> {
     let file_id = AssetId::from_stored(row.text("f_id")?);
     let version_id = row.text("v_id")?;
     let current = row.text("current_version_id")?;
@@ -90,7 +217,7 @@ where
     let height = row.opt_int("height")?;
     let attributes = FileAttributes {
         tags: json_column(row, "tags")?,
-        ai_tags: json_column::<Vec<StoredAiTag>, R>(row, "ai_tags")?
+        ai_tags: json_column::<Vec<StoredAiTag>>(row, "ai_tags")?
             .map(|tags| tags.into_iter().map(AiTag::from).collect()),
         custom_coordinates: row.opt_text("custom_coordinates")?,
         custom_metadata: json_column(row, "custom_metadata")?.unwrap_or_default(),
@@ -127,11 +254,7 @@ where
     })
 }
 
-pub fn folder_from_row<'r, R>(row: &'r R) -> Result<FolderRecord, StoreError>
-where
-    R: DecodeRow<'r>,
-    &'static str: ColumnIndex<R>,
-{
+pub fn folder_from_row(row: &impl RowAccess) -> Result<FolderRecord, StoreError> {
     Ok(FolderRecord {
         id: AssetId::from_stored(row.text("id")?),
         path: FolderPath::from_stored(row.text("path")?),
@@ -140,11 +263,9 @@ where
     })
 }
 
-fn json_column<'r, T, R>(row: &'r R, column: &'static str) -> Result<Option<T>, StoreError>
+fn json_column<T>(row: &impl RowAccess, column: &'static str) -> Result<Option<T>, StoreError>
 where
     T: serde::de::DeserializeOwned,
-    R: DecodeRow<'r>,
-    &'static str: ColumnIndex<R>,
 {
     let text = row.opt_text(column)?;
     text.map(|t| {
@@ -189,45 +310,27 @@ pub fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
     tags.as_ref().map(|t| Value::from(t.clone()).to_string())
 }
 
-/// Appends `?, ?, …)` binding every value.
-pub fn push_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, values: &[&str])
-where
-    DB: Database,
-    String: 'a + Encode<'a, DB> + Type<DB>,
-{
-    let mut separated = qb.separated(", ");
-    for value in values {
-        separated.push_bind(value.to_string());
-    }
-    qb.push(")");
-}
-
 /// The query for the ordered page of (kind, id) a listing returns; `None` when nothing can match. Folders and files (or versions) are
 /// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
-pub fn list_page_query<'a, DB>(query: &ListQuery, dialect: &Dialect) -> Option<QueryBuilder<'a, DB>>
-where
-    DB: Database,
-    String: 'a + Encode<'a, DB> + Type<DB>,
-    i64: 'a + Encode<'a, DB> + Type<DB>,
-{
+pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement> {
     let want_folders = matches!(
         query.asset_type,
         AssetTypeFilter::Folder | AssetTypeFilter::All
     ) && query.tags.is_none();
     let want_files = !matches!(query.asset_type, AssetTypeFilter::Folder);
-    let mut qb: QueryBuilder<DB> = QueryBuilder::new("SELECT kind, id FROM (");
+    let mut qb = Statement::new("SELECT kind, id FROM (");
     let mut branches = 0;
     if want_folders {
         qb.push(
             "SELECT 'folder' AS kind, id, name, created_at, updated_at, NULL AS width,
-                    NULL AS height, NULL AS size FROM folders WHERE 1 = 1",
+                    NULL AS height, NULL AS size FROM folders WHERE path <> '/'",
         );
         if let Some(folder) = &query.folder {
             qb.push(" AND parent_path = ")
-                .push_bind(folder.as_str().to_owned());
+                .bind(folder.as_str().to_owned());
         }
         if let Some(name) = &query.name {
-            qb.push(" AND name = ").push_bind(name.clone());
+            qb.push(" AND name = ").bind(name.clone());
         }
         branches += 1;
     }
@@ -240,7 +343,8 @@ where
             "SELECT 'file' AS kind, v.id AS id, f.name AS name, v.created_at AS created_at,
                     v.updated_at AS updated_at, v.width AS width, v.height AS height,
                     v.size AS size
-             FROM files f JOIN file_versions v ON v.file_id = f.id WHERE ",
+             FROM files f JOIN folders d ON d.id = f.folder_id
+             JOIN file_versions v ON v.file_id = f.id WHERE ",
         );
         qb.push(if versions {
             "v.id <> f.current_version_id"
@@ -248,21 +352,18 @@ where
             "v.id = f.current_version_id"
         });
         if let Some(folder) = &query.folder {
-            qb.push(" AND f.folder_path = ")
-                .push_bind(folder.as_str().to_owned());
+            qb.push(" AND d.path = ").bind(folder.as_str().to_owned());
         }
         if let FileTypeFilter::Only(kind) = query.file_type {
             qb.push(" AND v.file_type = ")
-                .push_bind(kind.as_str().to_owned());
+                .bind(kind.as_str().to_owned());
         }
         if let Some(name) = &query.name {
-            qb.push(" AND f.name = ").push_bind(name.clone());
+            qb.push(" AND f.name = ").bind(name.clone());
         }
         if let Some(tags) = &query.tags {
             qb.push(" AND ").push(dialect.tags_any_of);
-            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-            push_list(&mut qb, &tags);
-            qb.push(")");
+            qb.bind_list(tags).push("))");
         }
         branches += 1;
     }
@@ -285,23 +386,19 @@ where
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
-    qb.push(format!(
+    qb.push(&format!(
         ") AS page ORDER BY {column} {direction}, id {direction} LIMIT "
     ));
-    qb.push_bind(i64::from(query.limit));
+    qb.bind(i64::from(query.limit));
     qb.push(" OFFSET ");
-    qb.push_bind(query.skip.min(i64::MAX as u64) as i64);
+    qb.bind(query.skip.min(i64::MAX as u64) as i64);
     Some(qb)
 }
 
 pub const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, lease_owner, \
-     lease_expires_at, result, created_at, updated_at";
+     lease_expires_at, result, progress, created_at, updated_at";
 
-pub fn job_from_row<'r, R>(row: &'r R) -> Result<JobRecord, StoreError>
-where
-    R: DecodeRow<'r>,
-    &'static str: ColumnIndex<R>,
-{
+pub fn job_from_row(row: &impl RowAccess) -> Result<JobRecord, StoreError> {
     let state_text = row.text("state")?;
     let parse = |column: &'static str, text: String| {
         serde_json::from_str::<Value>(&text)
@@ -319,6 +416,10 @@ where
         result: row
             .opt_text("result")?
             .map(|text| parse("result", text))
+            .transpose()?,
+        progress: row
+            .opt_text("progress")?
+            .map(|text| parse("progress", text))
             .transpose()?,
         created_at: Timestamp::from_millis(row.int("created_at")?),
         updated_at: Timestamp::from_millis(row.int("updated_at")?),
@@ -365,7 +466,7 @@ pub fn table_columns(table: Table) -> &'static [(&'static str, ColumnType, bool)
         ],
         Table::Files => &[
             ("id", Text, false),
-            ("folder_path", Text, false),
+            ("folder_id", Text, false),
             ("name", Text, false),
             ("current_version_id", Text, false),
             ("created_at", Int, false),
@@ -405,34 +506,22 @@ pub fn table_columns(table: Table) -> &'static [(&'static str, ColumnType, bool)
 }
 
 /// `SELECT <columns> FROM <table> [WHERE key > after] ORDER BY key LIMIT n`.
-pub fn export_query<'a, DB>(table: Table, after: Option<&Cell>, limit: u32) -> QueryBuilder<'a, DB>
-where
-    DB: Database,
-    String: 'a + Encode<'a, DB> + Type<DB>,
-    i64: 'a + Encode<'a, DB> + Type<DB>,
-    bool: 'a + Encode<'a, DB> + Type<DB>,
-    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
-    Option<i64>: 'a + Encode<'a, DB> + Type<DB>,
-{
+pub fn export_query(table: Table, after: Option<&Cell>, limit: u32) -> Statement {
     let columns = table_columns(table);
     let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
     let key = columns[0].0;
-    let mut qb = QueryBuilder::new(format!("SELECT {} FROM {}", names.join(", "), table.name()));
+    let mut st = Statement::new(format!("SELECT {} FROM {}", names.join(", "), table.name()));
     if let Some(after) = after {
-        qb.push(format!(" WHERE {key} > "));
-        push_cell(&mut qb, after);
+        st.push(&format!(" WHERE {key} > "));
+        st.bind(cell_arg(after, columns[0].1));
     }
-    qb.push(format!(" ORDER BY {key} LIMIT "));
-    qb.push_bind(i64::from(limit));
-    qb
+    st.push(&format!(" ORDER BY {key} LIMIT "));
+    st.bind(limit);
+    st
 }
 
 /// Decodes one exported row by the table's declared column types.
-pub fn row_cells<'r, R>(table: Table, row: &'r R) -> Result<Vec<Cell>, StoreError>
-where
-    R: DecodeRow<'r>,
-    &'static str: ColumnIndex<R>,
-{
+pub fn row_cells(table: Table, row: &impl RowAccess) -> Result<Vec<Cell>, StoreError> {
     table_columns(table)
         .iter()
         .map(|(name, kind, nullable)| {
@@ -450,64 +539,34 @@ where
 /// `INSERT INTO <table> (<columns>) VALUES … ON CONFLICT DO NOTHING`: copying twice is a no-op,
 /// which is what makes a migration resumable. `overriding` is PostgreSQL's clause for writing
 /// identity columns.
-pub fn import_query<'a, DB>(
-    table: Table,
-    rows: &[Vec<Cell>],
-    overriding: &str,
-) -> QueryBuilder<'a, DB>
-where
-    DB: Database,
-    String: 'a + Encode<'a, DB> + Type<DB>,
-    i64: 'a + Encode<'a, DB> + Type<DB>,
-    bool: 'a + Encode<'a, DB> + Type<DB>,
-    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
-    Option<i64>: 'a + Encode<'a, DB> + Type<DB>,
-{
+pub fn import_query(table: Table, rows: &[Vec<Cell>], overriding: &str) -> Statement {
     let columns = table_columns(table);
     let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    let mut qb = QueryBuilder::new(format!(
+    let mut st = Statement::new(format!(
         "INSERT INTO {} ({}) {overriding} VALUES ",
         table.name(),
         names.join(", ")
     ));
     for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            qb.push(", ");
-        }
-        qb.push("(");
-        for (j, (cell, (_, kind, _))) in row.iter().zip(columns).enumerate() {
-            if j > 0 {
-                qb.push(", ");
-            }
-            match (cell, kind) {
-                // A NULL is typed by its column so PostgreSQL accepts the bind.
-                (Cell::Null, ColumnType::Int) => {
-                    qb.push_bind(None::<i64>);
-                }
-                (Cell::Null, _) => {
-                    qb.push_bind(None::<String>);
-                }
-                (cell, _) => push_cell(&mut qb, cell),
-            }
-        }
-        qb.push(")");
+        st.push(if i > 0 { ", (" } else { "(" });
+        st.bind_list(
+            row.iter()
+                .zip(columns)
+                .map(|(cell, (_, kind, _))| cell_arg(cell, *kind)),
+        );
+        st.push(")");
     }
-    qb.push(" ON CONFLICT DO NOTHING");
-    qb
+    st.push(" ON CONFLICT DO NOTHING");
+    st
 }
 
-fn push_cell<'a, DB>(qb: &mut QueryBuilder<'a, DB>, cell: &Cell)
-where
-    DB: Database,
-    String: 'a + Encode<'a, DB> + Type<DB>,
-    i64: 'a + Encode<'a, DB> + Type<DB>,
-    bool: 'a + Encode<'a, DB> + Type<DB>,
-    Option<String>: 'a + Encode<'a, DB> + Type<DB>,
-{
-    match cell {
-        Cell::Text(t) => qb.push_bind(t.clone()),
-        Cell::Int(i) => qb.push_bind(*i),
-        Cell::Bool(b) => qb.push_bind(*b),
-        Cell::Null => qb.push_bind(None::<String>),
-    };
+/// A copied value as an argument; a NULL is typed by its column so PostgreSQL accepts it.
+fn cell_arg(cell: &Cell, kind: ColumnType) -> Arg {
+    match (cell, kind) {
+        (Cell::Text(t), _) => Arg::Text(t.clone()),
+        (Cell::Int(i), _) => Arg::Int(*i),
+        (Cell::Bool(b), _) => Arg::Bool(*b),
+        (Cell::Null, ColumnType::Int) => Arg::NullInt,
+        (Cell::Null, _) => Arg::NullText,
+    }
 }
