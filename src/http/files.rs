@@ -1,6 +1,7 @@
 //! File management routes: details, update, delete, bulk delete, list.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,13 +9,14 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::body::{json_object, optional_bool, required_str, required_strings};
 use super::error::ApiError;
 use super::wire::{file_json, listed_json};
 use crate::app::upload::{validate_custom_coordinates, validate_description, validate_tags};
 use crate::model::list::{MAX_LIST_LIMIT, parse_sort};
 use crate::model::{
     AiTagRemoval, AssetTypeFilter, AttributeUpdate, FileKind, FileTypeFilter, FolderPath,
-    ListQuery, PublishChange,
+    ListQuery, PublishChange, TagChange,
 };
 
 pub async fn details(
@@ -269,6 +271,110 @@ pub async fn list(
     let assets = state.app.list_assets(&principal, &query).await?;
     let items: Vec<Value> = assets.iter().map(|a| listed_json(a, &state.urls)).collect();
     Ok(Json(Value::Array(items)).into_response())
+}
+
+pub async fn copy(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let body = json_object(&body)?;
+    let source = required_str(&body, "sourceFilePath")?;
+    let destination = required_str(&body, "destinationPath")?;
+    let include_versions = optional_bool(&body, "includeFileVersions")?;
+    state
+        .app
+        .copy_file(&principal, source, destination, include_versions)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn move_file(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let body = json_object(&body)?;
+    let source = required_str(&body, "sourceFilePath")?;
+    let destination = required_str(&body, "destinationPath")?;
+    state.app.move_file(&principal, source, destination).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_object(&body)?;
+    let path = required_str(&body, "filePath")?;
+    let name = required_str(&body, "newFileName")?;
+    let purge = optional_bool(&body, "purgeCache")?;
+    let (_, purge) = state.app.rename_file(&principal, path, name, purge).await?;
+    Ok(Json(match purge {
+        Some(id) => json!({ "purgeRequestId": id }),
+        None => json!({}),
+    })
+    .into_response())
+}
+
+/// `addTags`, `removeTags`, `removeAITags`: 200 when every id was updated, 207 when some ids
+/// name no file (the others are updated regardless), 404 when none does.
+async fn change_tags(
+    state: &AppState,
+    principal: &crate::model::Principal,
+    body: &Bytes,
+    ai: bool,
+    make: impl FnOnce(Vec<String>) -> TagChange,
+) -> Result<Response, ApiError> {
+    let body = json_object(body)?;
+    let ids = required_strings(&body, "fileIds", "fileIds is empty.")?;
+    let tags = if ai {
+        required_strings(&body, "AITags", "AITags array cannot be empty.")?
+    } else {
+        required_strings(&body, "tags", "tags array cannot be empty.")?
+    };
+    let outcome = state.app.change_tags(principal, &ids, make(tags)).await?;
+    if outcome.updated.is_empty() {
+        return Err(crate::app::AppError::FilesNotFound(outcome.missing).into());
+    }
+    if outcome.missing.is_empty() {
+        return Ok(Json(json!({ "successfullyUpdatedFileIds": outcome.updated })).into_response());
+    }
+    let errors: Vec<Value> = outcome
+        .missing
+        .iter()
+        .map(|id| json!({ "fileId": id, "error": "The requested file does not exist." }))
+        .collect();
+    Ok((
+        StatusCode::MULTI_STATUS,
+        Json(json!({ "successfullyUpdatedFileIds": outcome.updated, "errors": errors })),
+    )
+        .into_response())
+}
+
+pub async fn add_tags(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    change_tags(&state, &principal, &body, false, TagChange::Add).await
+}
+
+pub async fn remove_tags(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    change_tags(&state, &principal, &body, false, TagChange::Remove).await
+}
+
+pub async fn remove_ai_tags(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    change_tags(&state, &principal, &body, true, TagChange::RemoveAi).await
 }
 
 #[cfg(test)]

@@ -2,10 +2,14 @@
 //! business rules; every handler parses, calls one use case, and shapes the answer.
 
 pub mod auth;
+pub mod body;
 pub mod delivery;
 pub mod error;
 pub mod files;
+pub mod folders;
+pub mod purge;
 pub mod upload;
+pub mod versions;
 pub mod wire;
 
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::json;
 
 use crate::app::App;
@@ -51,6 +55,29 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         )
         .route("/v1/files/{file_id}", axum::routing::delete(files::delete))
         .route("/v1/files/batch/deleteByFileIds", post(files::bulk_delete))
+        .route("/v1/files/copy", post(files::copy))
+        .route("/v1/files/move", post(files::move_file))
+        .route("/v1/files/rename", put(files::rename))
+        .route("/v1/files/addTags", post(files::add_tags))
+        .route("/v1/files/removeTags", post(files::remove_tags))
+        .route("/v1/files/removeAITags", post(files::remove_ai_tags))
+        .route("/v1/files/{file_id}/versions", get(versions::list))
+        .route(
+            "/v1/files/{file_id}/versions/{version_id}",
+            get(versions::details).delete(versions::delete),
+        )
+        .route(
+            "/v1/files/{file_id}/versions/{version_id}/restore",
+            put(versions::restore),
+        )
+        .route("/v1/files/purge", post(purge::create))
+        .route("/v1/files/purge/{request_id}", get(purge::status))
+        .route("/v1/folder", post(folders::create).delete(folders::delete))
+        .route("/v1/folder/", post(folders::create).delete(folders::delete))
+        .route("/v1/bulkJobs/copyFolder", post(folders::copy))
+        .route("/v1/bulkJobs/moveFolder", post(folders::move_folder))
+        .route("/v1/bulkJobs/renameFolder", post(folders::rename))
+        .route("/v1/bulkJobs/{job_id}", get(folders::job))
         .route(
             &format!("{URL_ENDPOINT_PATH}/{{*path}}"),
             get(delivery::deliver),
