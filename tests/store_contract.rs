@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 
 use kura::model::{
-    AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, JobOutcome,
-    JobState, ListQuery, ListedAsset, MediaInfo, Principal, SortField, SortOrder, Timestamp,
-    UploadAttributes,
+    AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, FolderTransfer,
+    JobOutcome, JobState, ListQuery, ListedAsset, MediaInfo, Principal, SortField, SortOrder,
+    TagChange, Timestamp, TransferKind, UploadAttributes,
 };
 use kura::store::postgres::PostgresStore;
 use kura::store::sqlite::SqliteStore;
-use kura::store::{MetadataStore, NewUpload, StoreError};
+use kura::store::{
+    JobFence, MetadataStore, NewUpload, StoreError, TransferCursor, TransferPhase, VersionDeletion,
+};
 
 struct TempDir(PathBuf);
 
@@ -464,6 +466,397 @@ async fn concurrent_claims_take_distinct_jobs<S: MetadataStore>(store: &S) {
     assert_eq!(ids, (0..10).map(|i| format!("j{i:02}")).collect::<Vec<_>>());
 }
 
+fn folder(path: &str) -> FolderPath {
+    FolderPath::parse_lenient(path).unwrap()
+}
+
+fn name(text: &str) -> FileName {
+    FileName::sanitise(text).unwrap()
+}
+
+async fn names_in<S: MetadataStore>(store: &S, path: &str) -> Vec<String> {
+    let query = ListQuery {
+        folder: Some(folder(path)),
+        sort: (SortField::Name, SortOrder::Asc),
+        ..ListQuery::default()
+    };
+    let mut names: Vec<String> = store
+        .list(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| match a {
+            ListedAsset::File(f) => Some(f.name.to_string()),
+            ListedAsset::Folder(_) => None,
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+async fn versions_copies_moves_and_renames<S: MetadataStore>(store: &S) {
+    let x1 = claim_and_commit(store, upload("/v", "x.png", &hash(60), true))
+        .await
+        .unwrap();
+    let x2 = claim_and_commit(store, upload("/v", "x.png", &hash(61), true))
+        .await
+        .unwrap();
+    assert_eq!((x2.id.clone(), x2.version.number), (x1.id.clone(), 2));
+    let history = store.file_versions(&x1.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(!history[0].is_current && history[1].is_current);
+
+    // Copy: the current version only, then all of them onto the copy's history.
+    let copy = store
+        .copy_file(&x1.id, &folder("/w"), false, &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(copy.id, x1.id);
+    assert_eq!(
+        copy.version.id, copy.id,
+        "a copy's first version shares its id"
+    );
+    assert_eq!(copy.version.blob, hash(61), "copies share blobs");
+    let merged = store
+        .copy_file(&x1.id, &folder("/w"), true, &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(merged.id, copy.id, "a namesake gets the versions appended");
+    assert_eq!(merged.version.number, 3);
+    assert_eq!(merged.version.blob, hash(61));
+    assert_eq!(store.file_versions(&copy.id).await.unwrap().len(), 3);
+
+    // Versions: the current one cannot go; an old one can, and can be restored before that.
+    assert_eq!(
+        store
+            .delete_version(&x1.id, &x2.version.id, &ACTOR)
+            .await
+            .unwrap(),
+        VersionDeletion::Current
+    );
+    let restored = store
+        .restore_version(&x1.id, &x1.version.id, &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(restored.version.id, x1.version.id);
+    assert_eq!(
+        store.get_file(&x1.id).await.unwrap().unwrap().version.blob,
+        hash(60)
+    );
+    assert_eq!(
+        store
+            .delete_version(&x1.id, &x2.version.id, &ACTOR)
+            .await
+            .unwrap(),
+        VersionDeletion::Deleted { blob: hash(61) }
+    );
+    assert_eq!(
+        store
+            .delete_version(&x1.id, &x2.version.id, &ACTOR)
+            .await
+            .unwrap(),
+        VersionDeletion::NotFound
+    );
+
+    // Rename: in place, refusing a name in use.
+    claim_and_commit(store, upload("/v", "taken.png", &hash(62), true))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rename_file(&x1.id, &name("taken.png"), &ACTOR).await,
+        Err(StoreError::NameTaken)
+    ));
+    let renamed = store
+        .rename_file(&x1.id, &name("y.png"), &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.file_path(), "/v/y.png");
+    assert!(
+        store
+            .find_file(&folder("/v"), &name("x.png"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Move: keeps the id; onto a namesake it merges and disappears.
+    let moved = store
+        .move_file(&x1.id, &folder("/m"), &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (moved.id.clone(), moved.file_path()),
+        (x1.id.clone(), "/m/y.png".to_owned())
+    );
+    let other = claim_and_commit(store, upload("/n", "y.png", &hash(63), true))
+        .await
+        .unwrap();
+    let into = store
+        .move_file(&x1.id, &folder("/n"), &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(into.id, other.id);
+    assert_eq!(
+        into.version.blob,
+        hash(60),
+        "the moved file's current version leads"
+    );
+    assert_eq!(store.file_versions(&other.id).await.unwrap().len(), 2);
+    assert!(store.get_file(&x1.id).await.unwrap().is_none());
+
+    // Bulk tags: unknown ids are skipped, known ones changed.
+    let unknown = AssetId::generate();
+    let updated = store
+        .change_tags(
+            &[other.id.clone(), unknown],
+            &TagChange::Add(vec!["t".into(), "new".into()]),
+            &ACTOR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated, vec![other.id.clone()]);
+    let tags = store
+        .get_file(&other.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version
+        .attributes
+        .tags;
+    assert_eq!(tags, Some(vec!["t".to_owned(), "new".to_owned()]));
+}
+
+/// Runs a folder job to the end as node `node`; returns the final cursor.
+async fn run_transfer<S: MetadataStore>(
+    store: &S,
+    transfer: &FolderTransfer,
+    job: &str,
+    node: &str,
+    batch: u32,
+) -> TransferCursor {
+    let mut cursor =
+        TransferCursor::from_json(store.get_job(job).await.unwrap().unwrap().progress.as_ref());
+    let fence = JobFence { job_id: job, node };
+    while !cursor.is_done() {
+        cursor = store
+            .advance_transfer(transfer, &cursor, batch, fence, &ACTOR)
+            .await
+            .unwrap();
+    }
+    cursor
+}
+
+async fn folder_transfers_resume_and_are_fenced<S: MetadataStore>(store: &S) {
+    let mut expected = Vec::new();
+    for i in 0..23u8 {
+        let path = if i % 5 == 0 { "/src/deep/er" } else { "/src" };
+        claim_and_commit(
+            store,
+            upload(path, &format!("f{i:02}.png"), &hash(100 + i), true),
+        )
+        .await
+        .unwrap();
+        expected.push((path, format!("f{i:02}.png")));
+    }
+    claim_and_commit(store, upload("/dst/src", "f01.png", &hash(99), true))
+        .await
+        .unwrap();
+    let t0 = Timestamp::now();
+    store
+        .enqueue_job("copy-1", "folder-copy", &serde_json::json!({}), t0)
+        .await
+        .unwrap();
+    store
+        .claim_job("a", &["folder-copy"], at(t0, 1000), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    let copy = FolderTransfer::into_folder(
+        TransferKind::Copy {
+            include_versions: false,
+        },
+        folder("/src"),
+        &folder("/dst"),
+    )
+    .unwrap();
+    // Node a does two steps, then dies; b takes the job over.
+    let fence_a = JobFence {
+        job_id: "copy-1",
+        node: "a",
+    };
+    let mut cursor = TransferCursor::default();
+    for _ in 0..3 {
+        cursor = store
+            .advance_transfer(&copy, &cursor, 7, fence_a, &ACTOR)
+            .await
+            .unwrap();
+    }
+    assert_eq!(cursor.phase, TransferPhase::Files);
+    assert_eq!(cursor.files, 14);
+    store
+        .claim_job("b", &["folder-copy"], at(t0, 99_000), at(t0, 2000))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = names_in(store, "/dst/src").await;
+    assert!(matches!(
+        store
+            .advance_transfer(&copy, &cursor, 7, fence_a, &ACTOR)
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert_eq!(
+        names_in(store, "/dst/src").await,
+        before,
+        "a fenced-off step changes nothing"
+    );
+    let done = run_transfer(store, &copy, "copy-1", "b", 7).await;
+    assert_eq!((done.files, done.merged), (23, 1));
+    let top: Vec<String> = expected
+        .iter()
+        .filter(|e| e.0 == "/src")
+        .map(|e| e.1.clone())
+        .collect();
+    let deep: Vec<String> = expected
+        .iter()
+        .filter(|e| e.0 != "/src")
+        .map(|e| e.1.clone())
+        .collect();
+    assert_eq!(names_in(store, "/dst/src").await, top);
+    assert_eq!(names_in(store, "/dst/src/deep/er").await, deep);
+    assert_eq!(names_in(store, "/src").await, top, "the source stays");
+    let namesake = store
+        .find_file(&folder("/dst/src"), &name("f01.png"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        namesake.version.number, 2,
+        "the namesake got the copy as a version"
+    );
+    assert_eq!(namesake.version.blob, hash(101));
+
+    // A rename onto an existing folder is refused; onto a free name it rewrites paths only.
+    let ids_before: Vec<AssetId> = store
+        .list(&ListQuery {
+            folder: Some(folder("/src/deep/er")),
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| match a {
+            ListedAsset::File(f) => Some(f.id),
+            ListedAsset::Folder(_) => None,
+        })
+        .collect();
+    let taken = FolderTransfer::rename(folder("/src"), "dst").unwrap();
+    store
+        .enqueue_job("rename-1", "folder-rename", &serde_json::json!({}), t0)
+        .await
+        .unwrap();
+    store
+        .claim_job("a", &["folder-rename"], at(t0, 99_000), at(t0, 3000))
+        .await
+        .unwrap()
+        .unwrap();
+    let fence = JobFence {
+        job_id: "rename-1",
+        node: "a",
+    };
+    assert!(matches!(
+        store
+            .advance_transfer(&taken, &TransferCursor::default(), 7, fence, &ACTOR)
+            .await,
+        Err(StoreError::FolderExists(_))
+    ));
+    let rename = FolderTransfer::rename(folder("/src"), "renamed").unwrap();
+    let done = run_transfer(store, &rename, "rename-1", "a", 7).await;
+    assert_eq!(done.files, 0, "a rename moves no file rows");
+    assert!(store.get_folder(&folder("/src")).await.unwrap().is_none());
+    assert_eq!(names_in(store, "/renamed").await, top);
+    let ids_after: Vec<AssetId> = store
+        .list(&ListQuery {
+            folder: Some(folder("/renamed/deep/er")),
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| match a {
+            ListedAsset::File(f) => Some(f.id),
+            ListedAsset::Folder(_) => None,
+        })
+        .collect();
+    assert_eq!(ids_after, ids_before);
+
+    // A move onto an existing tree merges file by file and removes the emptied source.
+    store
+        .enqueue_job("move-1", "folder-move", &serde_json::json!({}), t0)
+        .await
+        .unwrap();
+    store
+        .claim_job("a", &["folder-move"], at(t0, 99_000), at(t0, 3000))
+        .await
+        .unwrap()
+        .unwrap();
+    let onto = FolderTransfer {
+        kind: TransferKind::Move,
+        source: folder("/dst/src"),
+        target: folder("/renamed"),
+    };
+    let done = run_transfer(store, &onto, "move-1", "a", 5).await;
+    assert_eq!((done.files, done.merged), (23, 23));
+    assert!(
+        store
+            .get_folder(&folder("/dst/src"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_folder(&folder("/dst/src/deep/er"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(names_in(store, "/renamed").await, top);
+
+    // Deleting a folder removes the subtree and reports the blobs it freed.
+    assert_eq!(
+        store.count_files_below(&folder("/renamed")).await.unwrap(),
+        23
+    );
+    let deleted = store
+        .delete_folder(&folder("/renamed"), &ACTOR)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(deleted.ids.len(), 23);
+    assert!(deleted.blobs.contains(&hash(100)));
+    assert!(
+        store
+            .get_folder(&folder("/renamed/deep"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .delete_folder(&folder("/renamed"), &ACTOR)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite_contract {
@@ -498,6 +891,8 @@ contract!(
     listing_pages_and_filters,
     updates_apply_to_the_current_version,
     deletion_and_the_blob_claim_protocol,
+    versions_copies_moves_and_renames,
+    folder_transfers_resume_and_are_fenced,
 );
 
 #[tokio::test]
@@ -531,4 +926,115 @@ async fn sqlite_survives_reopen() {
     };
     let store = SqliteStore::open(&path).await.unwrap();
     assert!(store.get_file(&id).await.unwrap().is_some());
+}
+
+/// Rows as an install before migration 3 (files held their folder's path) wrote them.
+const V2_ROWS: &str = "
+    INSERT INTO folders (id, path, parent_path, name, created_at, updated_at)
+        VALUES ('0000000000000000000000aa', '/old', '/', 'old', 1, 1);
+    INSERT INTO blobs (hash, size, state, claimed_at) VALUES ('h1', 3, 'live', 1);
+    INSERT INTO files (id, folder_path, name, current_version_id, created_at, updated_at)
+        VALUES ('0000000000000000000000f1', '/old', 'a.png', '0000000000000000000000f1', 1, 1),
+               ('0000000000000000000000f2', '/', 'root.png', '0000000000000000000000f2', 1, 1);
+    INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format, file_type,
+            has_alpha, is_private, is_published, created_at, updated_at)
+        VALUES ('0000000000000000000000f1', '0000000000000000000000f1', 1, 'h1', 3,
+                'image/png', 'png', 'image', false, false, true, 1, 1),
+               ('0000000000000000000000f2', '0000000000000000000000f2', 1, 'h1', 3,
+                'image/png', 'png', 'image', false, false, true, 1, 1);
+";
+
+async fn assert_migrated_v2_rows<S: MetadataStore>(store: &S) {
+    let file = store
+        .find_file(&folder("/old"), &name("a.png"))
+        .await
+        .unwrap()
+        .expect("the file keeps its folder");
+    assert_eq!(file.id.as_str(), "0000000000000000000000f1");
+    assert!(
+        store
+            .find_file(&folder("/"), &name("root.png"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The migrated schema takes new uploads and renames.
+    claim_and_commit(store, upload("/old", "b.png", &hash(7), false))
+        .await
+        .unwrap();
+    let rename = FolderTransfer::rename(folder("/old"), "new").unwrap();
+    store
+        .enqueue_job(
+            "r",
+            "folder-rename",
+            &serde_json::json!({}),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    store
+        .claim_job(
+            "n",
+            &["folder-rename"],
+            at(Timestamp::now(), 60_000),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    run_transfer(store, &rename, "r", "n", 10).await;
+    assert_eq!(names_in(store, "/new").await, vec!["a.png", "b.png"]);
+}
+
+#[tokio::test]
+async fn sqlite_migration_3_keeps_files_in_their_folders() {
+    let dir = TempDir::new();
+    let path = dir.0.join("kura.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let v2 = [
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/sqlite/0002_jobs.sql"),
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, 0), (2, 0);",
+        V2_ROWS,
+    ];
+    for sql in v2 {
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_migrated_v2_rows(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_migration_3_keeps_files_in_their_folders() {
+    let (store, db) = postgres().await;
+    store.close().await;
+    let url = match postgres_admin_url().rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => unreachable!(),
+    };
+    // Rebuild the database as version 2 and fill it.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public;
+         CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, 0), (2, 0);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for sql in [
+        include_str!("../migrations/postgres/0001_init.sql"),
+        include_str!("../migrations/postgres/0002_jobs.sql"),
+        V2_ROWS,
+    ] {
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let store = PostgresStore::open(&url).await.unwrap();
+    assert_migrated_v2_rows(&store).await;
+    drop_database(store, &db).await;
 }
