@@ -112,9 +112,52 @@ async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
     result
 }
 
-fn bind(statement: &Statement) -> Query<'_, Sqlite, SqliteArguments<'_>> {
-    let mut query = sqlx::query(&statement.text);
-    for arg in &statement.args {
+/// Rewrites `$n` placeholders as anonymous `?`, repeating arguments as needed. SQLite looks up
+/// a named parameter's name by walking a list (`sqlite3_bind_parameter_name` is linear), which
+/// the driver does for every argument: a 6 000-argument batch insert spent 75 % of its time
+/// there. Anonymous parameters have no names to walk.
+fn positional(statement: &Statement) -> (String, Vec<&Arg>) {
+    let text = &statement.text;
+    let mut sql = String::with_capacity(text.len());
+    let mut args = Vec::with_capacity(statement.args.len());
+    let mut in_literal = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '\'' {
+            in_literal = !in_literal;
+        }
+        if c != '$' || in_literal {
+            sql.push(c);
+            continue;
+        }
+        let mut number = 0usize;
+        let mut digits = 0;
+        while let Some(&(_, d)) = chars.peek() {
+            let Some(value) = d.to_digit(10) else { break };
+            number = number * 10 + value as usize;
+            digits += 1;
+            chars.next();
+        }
+        match statement.args.get(number.wrapping_sub(1)) {
+            Some(arg) if digits > 0 => {
+                sql.push('?');
+                args.push(arg);
+            }
+            // Not a placeholder we know: leave it for SQLite to reject.
+            _ => {
+                sql.push('$');
+                if digits > 0 {
+                    sql.push_str(&number.to_string());
+                }
+            }
+        }
+    }
+    (sql, args)
+}
+
+fn bind<'a>(sql: &'a str, args: &[&'a Arg]) -> Query<'a, Sqlite, SqliteArguments<'a>> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
         query = match arg {
             Arg::Text(t) => query.bind(t.as_str()),
             Arg::Int(i) => query.bind(*i),
@@ -144,15 +187,18 @@ impl Engine for SqliteEngine {
     }
 
     async fn execute(tx: &mut Self::Tx, statement: &Statement) -> Result<u64, StoreError> {
-        Ok(bind(statement).execute(&mut **tx).await?.rows_affected())
+        let (sql, args) = positional(statement);
+        Ok(bind(&sql, &args).execute(&mut **tx).await?.rows_affected())
     }
 
     async fn fetch(tx: &mut Self::Tx, statement: &Statement) -> Result<Vec<SqliteRow>, StoreError> {
-        Ok(bind(statement).fetch_all(&mut **tx).await?)
+        let (sql, args) = positional(statement);
+        Ok(bind(&sql, &args).fetch_all(&mut **tx).await?)
     }
 
     async fn read(&self, statement: &Statement) -> Result<Vec<SqliteRow>, StoreError> {
-        Ok(bind(statement).fetch_all(&self.reader).await?)
+        let (sql, args) = positional(statement);
+        Ok(bind(&sql, &args).fetch_all(&self.reader).await?)
     }
 }
 
@@ -171,5 +217,23 @@ impl RowAccess for SqliteRow {
     }
     fn flag(&self, column: &str) -> Result<bool, StoreError> {
         Ok(self.try_get(column)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_anonymous() {
+        let st = Statement::new("SELECT '$1', a FROM t WHERE b = $2 AND c = $1 OR d = $2")
+            .arg(1i64)
+            .arg("x");
+        let (sql, args) = positional(&st);
+        assert_eq!(sql, "SELECT '$1', a FROM t WHERE b = ? AND c = ? OR d = ?");
+        assert_eq!(
+            args,
+            vec![&Arg::Text("x".into()), &Arg::Int(1), &Arg::Text("x".into())]
+        );
     }
 }
