@@ -5,7 +5,7 @@ use super::{App, AppError};
 use crate::blobs::ByteStream;
 use crate::model::path::split_file_path;
 use crate::model::signature::verify_url;
-use crate::model::{FileRecord, Timestamp};
+use crate::model::{AssetId, FileRecord, Timestamp};
 
 impl App {
     /// `relative_path` is the raw request path after the URL endpoint's `/`, and `raw_query`
@@ -25,11 +25,23 @@ impl App {
         }
         let (folder, name) =
             split_file_path(&format!("/{decoded}")).ok_or(AppError::FileNotFound)?;
-        let file = self
+        let current = self
             .store
             .find_file(&folder, &name)
             .await?
             .ok_or(AppError::FileNotFound)?;
+        // `?ik-obj-version=<versionId>` (the URL a listed file version carries) names an
+        // older version of the file at this path.
+        let file = match param(raw_query, VERSION_PARAM) {
+            None => current,
+            Some(version) => {
+                let version = AssetId::parse(&version).ok_or(AppError::FileNotFound)?;
+                self.store
+                    .get_version(&current.id, &version)
+                    .await?
+                    .ok_or(AppError::FileNotFound)?
+            }
+        };
         if !file.version.attributes.is_published {
             // Drafts are visible in the library only, never at their public URL.
             return Err(AppError::FileNotFound);
@@ -55,9 +67,18 @@ impl App {
     }
 }
 
+/// The query parameter that selects a file version at delivery (ImageKit's name).
+pub const VERSION_PARAM: &str = "ik-obj-version";
+
 fn has_param(raw_query: Option<&str>, name: &str) -> bool {
     raw_query
         .unwrap_or("")
         .split('&')
         .any(|pair| pair.split('=').next() == Some(name))
+}
+
+fn param(raw_query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }

@@ -95,8 +95,19 @@ impl Urls {
         &self.endpoint
     }
 
+    /// A file's URL; an older version's URL names it with `?ik-obj-version=`, as ImageKit's.
     pub fn file_url(&self, file: &FileRecord) -> String {
-        format!("{}{}", self.endpoint, file.file_path())
+        if file.is_current {
+            format!("{}{}", self.endpoint, file.file_path())
+        } else {
+            format!(
+                "{}{}?{}={}",
+                self.endpoint,
+                file.file_path(),
+                crate::app::delivery::VERSION_PARAM,
+                file.version.id
+            )
+        }
     }
 
     /// Until URL transformations exist, an image's thumbnail is the image itself (browsers

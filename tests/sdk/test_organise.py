@@ -377,6 +377,21 @@ def test_versions_list(client, folder):
     assert [p.type for p in parsed] == ["file-version", "file-version", "file"]
 
 
+def test_version_urls_deliver_that_version(client, folder):
+    fid, ups, datas = _three_versions(client, folder)
+    vs = client.files.versions.list(fid)
+    assert "ik-obj-version" not in vs[-1].url, "the current version has the plain URL"
+    for v, data in zip(vs, datas):
+        got = fetch(v.url)
+        assert got.status_code == 200, v.url
+        assert got.content == data
+    # A version id of another file, or garbage, names nothing at this path.
+    other = up(client, folder, "other.png", unique_png(3, 3))
+    base = vs[-1].url
+    assert fetch(f"{base}?ik-obj-version={other['versionInfo']['id']}").status_code == 404
+    assert fetch(f"{base}?ik-obj-version=nope").status_code == 404
+
+
 def test_versions_list_single(client, folder):
     a = up(client, folder, "one.png")
     vs = versions(client, a["fileId"])
