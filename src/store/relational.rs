@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::sql::{
-    self, Dialect, FILE_COLUMNS, FILE_FROM_CURRENT, FILE_FROM_VERSIONS, JOB_COLUMNS,
+    self, Arg, Dialect, FILE_COLUMNS, FILE_FROM_CURRENT, FILE_FROM_VERSIONS, JOB_COLUMNS,
     ROOT_FOLDER_ID, RowAccess, Statement, ai_tags_json, file_from_row, folder_from_row,
     job_from_row, job_outcome_columns, q, tags_json,
 };
@@ -234,39 +234,52 @@ async fn insert_version<E: Engine>(
     tx: &mut E::Tx,
     version: &VersionRecord,
 ) -> Result<(), StoreError> {
-    let a = &version.attributes;
-    let m = &version.media;
-    exec::<E>(
-        tx,
-        q(
+    insert_versions::<E>(tx, std::slice::from_ref(version)).await
+}
+
+/// Inserts version rows, many per statement.
+async fn insert_versions<E: Engine>(
+    tx: &mut E::Tx,
+    versions: &[VersionRecord],
+) -> Result<(), StoreError> {
+    // 20 arguments a row, within both engines' per-statement limits.
+    for chunk in versions.chunks(MAPPING_CHUNK) {
+        let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
-            file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
-            custom_metadata, description, is_private, is_published, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   $18, $19, $20)",
-        )
-        .arg(&version.id)
-        .arg(&version.file_id)
-        .arg(version.number)
-        .arg(&version.blob)
-        .arg(version.size as i64)
-        .arg(&m.mime)
-        .arg(&m.format)
-        .arg(m.kind.as_str())
-        .arg(m.width.map(i64::from))
-        .arg(m.height.map(i64::from))
-        .arg(m.has_alpha)
-        .arg(tags_json(&a.tags))
-        .arg(ai_tags_json(&a.ai_tags))
-        .arg(a.custom_coordinates.as_ref())
-        .arg(Value::Object(a.custom_metadata.clone()).to_string())
-        .arg(a.description.as_ref())
-        .arg(a.is_private)
-        .arg(a.is_published)
-        .arg(version.created_at)
-        .arg(version.updated_at),
-    )
-    .await?;
+                file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
+                custom_metadata, description, is_private, is_published, created_at, updated_at)
+             VALUES ",
+        );
+        for (i, version) in chunk.iter().enumerate() {
+            let a = &version.attributes;
+            let m = &version.media;
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind_list([
+                Arg::from(&version.id),
+                Arg::from(&version.file_id),
+                Arg::from(version.number),
+                Arg::from(&version.blob),
+                Arg::from(version.size as i64),
+                Arg::from(&m.mime),
+                Arg::from(&m.format),
+                Arg::from(m.kind.as_str()),
+                Arg::from(m.width.map(i64::from)),
+                Arg::from(m.height.map(i64::from)),
+                Arg::from(m.has_alpha),
+                Arg::from(tags_json(&a.tags)),
+                Arg::from(ai_tags_json(&a.ai_tags)),
+                Arg::from(a.custom_coordinates.as_ref()),
+                Arg::from(Value::Object(a.custom_metadata.clone()).to_string()),
+                Arg::from(a.description.as_ref()),
+                Arg::from(a.is_private),
+                Arg::from(a.is_published),
+                Arg::from(version.created_at),
+                Arg::from(version.updated_at),
+            ]);
+            st.push(")");
+        }
+        E::execute(tx, &st).await?;
+    }
     Ok(())
 }
 
@@ -847,29 +860,30 @@ impl<E: Engine> RelationalStore<E> {
         loop {
             let current = FolderPath::from_stored(cursor.folder.clone());
             if let Some(source_folder) = folder_id::<E>(tx, &current).await? {
-                let lock = E::dialect().share_row;
+                // The batch is read whole in one statement; its file rows stay shared-locked
+                // (PostgreSQL) so a concurrent delete cannot free their blobs under the copy.
                 let sql = format!(
-                    "SELECT id FROM files WHERE folder_id = $1 AND name > $2 ORDER BY name
-                     LIMIT $3{lock}"
+                    "SELECT {FILE_COLUMNS} FROM {FILE_FROM_CURRENT}
+                     WHERE f.folder_id = $1 AND f.name > $2 ORDER BY f.name LIMIT $3{}",
+                    E::dialect().share_file
                 );
-                let rows = all::<E>(
+                let sources = all::<E>(
                     tx,
                     q(&sql)
                         .arg(source_folder.as_str())
                         .arg(cursor.name.as_str())
                         .arg(batch),
                 )
-                .await?;
-                if !rows.is_empty() {
-                    let ids = rows
-                        .iter()
-                        .map(|r| r.text("id"))
-                        .collect::<Result<Vec<_>, _>>()?;
+                .await?
+                .iter()
+                .map(file_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+                if !sources.is_empty() {
                     let target = transfer.map(&current).ok_or_else(|| {
                         StoreError::Corrupt(format!("{current} is outside the transfer"))
                     })?;
                     return self
-                        .transfer_files(tx, transfer, &ids, &target, cursor, actor, now)
+                        .transfer_files(tx, transfer, &sources, &target, cursor, actor, now)
                         .await;
                 }
             }
@@ -894,29 +908,19 @@ impl<E: Engine> RelationalStore<E> {
         }
     }
 
-    /// Copies or moves `ids` (files of one source folder, in name order) into `target`.
+    /// Copies or moves `sources` (files of one source folder, in name order) into `target`.
     #[allow(clippy::too_many_arguments)]
     async fn transfer_files(
         &self,
         tx: &mut E::Tx,
         transfer: &FolderTransfer,
-        ids: &[String],
+        sources: &[FileRecord],
         target: &FolderPath,
         cursor: &mut TransferCursor,
         actor: &Principal,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let target_folder = ensure_folders::<E>(tx, target, actor, now).await?;
-        let mut st = Statement::new(format!(
-            "SELECT {FILE_COLUMNS} FROM {FILE_FROM_CURRENT} WHERE f.id IN ("
-        ));
-        st.bind_list(ids.iter().map(String::as_str))
-            .push(") ORDER BY f.name");
-        let sources = all::<E>(tx, st)
-            .await?
-            .iter()
-            .map(file_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
         let mut st = Statement::new("SELECT id, name FROM files WHERE folder_id = ");
         st.bind(target_folder.as_str()).push(" AND name IN (");
         st.bind_list(sources.iter().map(|f| f.name.as_str()))
@@ -927,7 +931,7 @@ impl<E: Engine> RelationalStore<E> {
         }
         let mut fresh = Vec::new();
         let mut events = Vec::new();
-        for source in &sources {
+        for source in sources {
             cursor.name = source.name.to_string();
             let Some(target_id) = existing.get(source.name.as_str()) else {
                 fresh.push(source);
@@ -1065,6 +1069,24 @@ impl<E: Engine> RelationalStore<E> {
             });
             files.push((new_id, source.name.as_str(), current));
         }
+        // Without history, every copy is one version whose row is already in hand: insert it
+        // from values rather than joining back to the source row (an index lookup a row).
+        let fresh_versions: Vec<VersionRecord> = if include_versions {
+            Vec::new()
+        } else {
+            sources
+                .iter()
+                .zip(&files)
+                .map(|(source, (id, _, _))| VersionRecord {
+                    id: AssetId::from_stored(id.clone()),
+                    file_id: AssetId::from_stored(id.clone()),
+                    number: 1,
+                    created_at: now,
+                    updated_at: now,
+                    ..source.version.clone()
+                })
+                .collect()
+        };
         for chunk in files.chunks(MAPPING_CHUNK) {
             let mut st = Statement::new(
                 "INSERT INTO files (id, folder_id, name, current_version_id, created_at, updated_at)
@@ -1087,7 +1109,11 @@ impl<E: Engine> RelationalStore<E> {
             }
             E::execute(tx, &st).await?;
         }
-        copy_versions::<E>(tx, &copies, now).await
+        if include_versions {
+            copy_versions::<E>(tx, &copies, now).await
+        } else {
+            insert_versions::<E>(tx, &fresh_versions).await
+        }
     }
 
     /// Removes the source folders a move emptied, deepest first. Folders that still hold

@@ -150,6 +150,8 @@ pub struct Dialect {
     pub lock_row: &'static str,
     /// Appended to a read that must keep the row from being deleted until commit.
     pub share_row: &'static str,
+    /// `share_row` for a read joining `files f` with other tables: locks only the file rows.
+    pub share_file: &'static str,
     /// Appended to the job-claim subquery so concurrent claimers skip each other's rows.
     pub skip_locked: &'static str,
     /// Most arguments one statement may carry.
@@ -165,6 +167,7 @@ pub const SQLITE: Dialect = Dialect {
     name_order: "name COLLATE NOCASE",
     lock_row: "",
     share_row: "",
+    share_file: "",
     skip_locked: "",
     max_args: 32_766,
     identity_insert: "",
@@ -176,6 +179,7 @@ pub const POSTGRES: Dialect = Dialect {
     name_order: "lower(name)",
     lock_row: " FOR UPDATE",
     share_row: " FOR SHARE",
+    share_file: " FOR SHARE OF f",
     skip_locked: " FOR UPDATE SKIP LOCKED",
     max_args: 65_535,
     identity_insert: "OVERRIDING SYSTEM VALUE",
