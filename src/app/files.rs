@@ -107,6 +107,22 @@ impl App {
             .ok_or_else(not_found)
     }
 
+    /// The file at `source` and the folder `destination` names, which must be another one.
+    async fn transfer_ends(
+        &self,
+        source: &str,
+        destination: &str,
+    ) -> Result<(FileRecord, FolderPath), AppError> {
+        let file = self.file_at(source).await?;
+        let folder = FolderPath::parse_lenient(destination)?;
+        if folder == file.folder {
+            return Err(AppError::InvalidParameter(
+                "destinationPath is the folder the file is already in.".into(),
+            ));
+        }
+        Ok((file, folder))
+    }
+
     /// Copies a file into a folder; versions share the source's bytes.
     pub async fn copy_file(
         &self,
@@ -115,13 +131,7 @@ impl App {
         destination: &str,
         include_versions: bool,
     ) -> Result<FileRecord, AppError> {
-        let file = self.file_at(source).await?;
-        let folder = FolderPath::parse_lenient(destination)?;
-        if folder == file.folder {
-            return Err(AppError::InvalidParameter(
-                "destinationPath is the folder the file is already in.".into(),
-            ));
-        }
+        let (file, folder) = self.transfer_ends(source, destination).await?;
         self.store
             .copy_file(&file.id, &folder, include_versions, actor)
             .await?
@@ -135,13 +145,7 @@ impl App {
         source: &str,
         destination: &str,
     ) -> Result<FileRecord, AppError> {
-        let file = self.file_at(source).await?;
-        let folder = FolderPath::parse_lenient(destination)?;
-        if folder == file.folder {
-            return Err(AppError::InvalidParameter(
-                "destinationPath is the folder the file is already in.".into(),
-            ));
-        }
+        let (file, folder) = self.transfer_ends(source, destination).await?;
         self.store
             .move_file(&file.id, &folder, actor)
             .await?

@@ -283,6 +283,61 @@ async fn insert_versions<E: Engine>(
     Ok(())
 }
 
+/// Writes the attributes of `file`'s current version (as changed in memory), touches the
+/// file, and logs the change.
+async fn save_attributes<E: Engine>(
+    tx: &mut E::Tx,
+    file: &mut FileRecord,
+    actor: &Principal,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let a = &file.version.attributes;
+    exec::<E>(
+        tx,
+        q(
+            "UPDATE file_versions SET tags = $1, ai_tags = $2, custom_coordinates = $3,
+             custom_metadata = $4, description = $5, is_published = $6, updated_at = $7
+           WHERE id = $8",
+        )
+        .arg(tags_json(&a.tags))
+        .arg(ai_tags_json(&a.ai_tags))
+        .arg(a.custom_coordinates.as_ref())
+        .arg(Value::Object(a.custom_metadata.clone()).to_string())
+        .arg(a.description.as_ref())
+        .arg(a.is_published)
+        .arg(now)
+        .arg(&file.version.id),
+    )
+    .await?;
+    exec::<E>(
+        tx,
+        q("UPDATE files SET updated_at = $1 WHERE id = $2")
+            .arg(now)
+            .arg(&file.id),
+    )
+    .await?;
+    append_event::<E>(
+        tx,
+        event::FILE_UPDATED,
+        file.id.as_str(),
+        actor,
+        json!({
+            "fileId": file.id.as_str(),
+            "versionId": file.version.id.as_str(),
+            "tags": &a.tags,
+            "AITags": a.ai_tags.as_ref().map(|t| t.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
+            "customCoordinates": &a.custom_coordinates,
+            "description": &a.description,
+            "isPublished": a.is_published,
+        }),
+        now,
+    )
+    .await?;
+    file.updated_at = now;
+    file.version.updated_at = now;
+    Ok(())
+}
+
 /// (number of versions, highest version number) of a file.
 async fn version_stats<E: Engine>(tx: &mut E::Tx, file: &str) -> Result<(u32, u32), StoreError> {
     let row = one::<E>(
@@ -1231,24 +1286,7 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
             return Ok(None);
         };
         update.apply(&mut file.version.attributes);
-        let a = &file.version.attributes;
-        exec::<E>(
-            &mut tx,
-            q(
-                "UPDATE file_versions SET tags = $1, ai_tags = $2, custom_coordinates = $3,
-                custom_metadata = $4, description = $5, is_published = $6, updated_at = $7
-               WHERE id = $8",
-            )
-            .arg(tags_json(&a.tags))
-            .arg(ai_tags_json(&a.ai_tags))
-            .arg(a.custom_coordinates.as_ref())
-            .arg(Value::Object(a.custom_metadata.clone()).to_string())
-            .arg(a.description.as_ref())
-            .arg(a.is_published)
-            .arg(now)
-            .arg(&file.version.id),
-        )
-        .await?;
+        save_attributes::<E>(&mut tx, &mut file, actor, now).await?;
         if let Some(publish) = update.publish.filter(|p| p.include_file_versions) {
             exec::<E>(
                 &mut tx,
@@ -1259,32 +1297,7 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
             )
             .await?;
         }
-        exec::<E>(
-            &mut tx,
-            q("UPDATE files SET updated_at = $1 WHERE id = $2")
-                .arg(now)
-                .arg(id),
-        )
-        .await?;
-        append_event::<E>(
-            &mut tx,
-            event::FILE_UPDATED,
-            id.as_str(),
-            actor,
-            json!({
-                "fileId": id.as_str(),
-                "versionId": file.version.id.as_str(),
-                "tags": &a.tags,
-                "customCoordinates": &a.custom_coordinates,
-                "description": &a.description,
-                "isPublished": a.is_published,
-            }),
-            now,
-        )
-        .await?;
         E::commit(tx).await?;
-        file.updated_at = now;
-        file.version.updated_at = now;
         Ok(Some(file))
     }
 
@@ -1586,37 +1599,7 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
                 continue;
             };
             change.apply(&mut file.version.attributes);
-            let a = &file.version.attributes;
-            exec::<E>(
-                &mut tx,
-                q("UPDATE file_versions SET tags = $1, ai_tags = $2, updated_at = $3 WHERE id = $4")
-                    .arg(tags_json(&a.tags))
-                    .arg(ai_tags_json(&a.ai_tags))
-                    .arg(now)
-                    .arg(&file.version.id),
-            )
-            .await?;
-            exec::<E>(
-                &mut tx,
-                q("UPDATE files SET updated_at = $1 WHERE id = $2")
-                    .arg(now)
-                    .arg(id),
-            )
-            .await?;
-            append_event::<E>(
-                &mut tx,
-                event::FILE_UPDATED,
-                id.as_str(),
-                actor,
-                json!({
-                    "fileId": id.as_str(),
-                    "versionId": file.version.id.as_str(),
-                    "tags": &a.tags,
-                    "AITags": a.ai_tags.as_ref().map(|t| t.iter().map(|t| t.name.clone()).collect::<Vec<_>>()),
-                }),
-                now,
-            )
-            .await?;
+            save_attributes::<E>(&mut tx, &mut file, actor, now).await?;
             updated.push(id.clone());
         }
         E::commit(tx).await?;
