@@ -8,12 +8,25 @@ use kura::app::upload::UploadRequest;
 use kura::app::{App, AppSettings};
 use kura::blobs::local::LocalBlobStore;
 use kura::model::id::random_alphanumeric;
-use kura::model::{JobState, Principal, Timestamp};
+use kura::model::{JobState, Principal, Timestamp, TransferKind};
 use kura::remote::RemoteFetcher;
 use kura::store::MetadataStore;
 use kura::store::sqlite::SqliteStore;
 
 async fn embedded_app(dir: &std::path::Path) -> (Arc<App>, Arc<SqliteStore>) {
+    embedded_app_with(
+        dir,
+        kura::app::jobs::DEFAULT_LEASE,
+        kura::app::jobs::DEFAULT_TRANSFER_BATCH,
+    )
+    .await
+}
+
+async fn embedded_app_with(
+    dir: &std::path::Path,
+    job_lease: std::time::Duration,
+    transfer_batch: u32,
+) -> (Arc<App>, Arc<SqliteStore>) {
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("kura.db")).await.unwrap());
     let app = App::new(
@@ -24,8 +37,8 @@ async fn embedded_app(dir: &std::path::Path) -> (Arc<App>, Arc<SqliteStore>) {
             private_key: "k".into(),
             max_upload_size: 1024,
             spool_dir: dir.join("tmp"),
-            job_lease: kura::app::jobs::DEFAULT_LEASE,
-            transfer_batch: kura::app::jobs::DEFAULT_TRANSFER_BATCH,
+            job_lease,
+            transfer_batch,
         },
     );
     (app, store)
@@ -95,5 +108,63 @@ async fn a_scrub_finds_damaged_and_missing_bytes() {
             "missing": [hashes[2]],
         }))
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+async fn upload_text(app: &App, folder: &str, name: &str, content: &[u8]) {
+    let mut body = app.start_upload(&Principal::AccountKey).await.unwrap();
+    body.write(content).await.unwrap();
+    let request = UploadRequest {
+        file_name: name.into(),
+        folder: Some(folder.into()),
+        use_unique_file_name: false,
+        overwrite_file: true,
+        attributes: Default::default(),
+    };
+    app.upload(&Principal::AccountKey, body, request)
+        .await
+        .unwrap();
+}
+
+/// A lease renewal that comes due while a step's transaction is open must not stop that step
+/// from committing (it once did: the renewal waited for the writer the step held, and the
+/// step waited for the renewal to let it run).
+#[tokio::test]
+async fn lease_renewals_do_not_stall_a_folder_job() {
+    let dir = std::env::temp_dir().join(format!("kura-lease-test-{}", random_alphanumeric(10)));
+    let lease = std::time::Duration::from_millis(150);
+    let (app, store) = embedded_app_with(&dir, lease, 1).await;
+    for i in 0..120 {
+        upload_text(
+            &app,
+            "/big",
+            &format!("f{i:03}.txt"),
+            format!("file {i}").as_bytes(),
+        )
+        .await;
+    }
+    let id = app
+        .queue_folder_transfer(
+            &Principal::AccountKey,
+            TransferKind::Copy {
+                include_versions: false,
+            },
+            "/big",
+            "/copy",
+        )
+        .await
+        .unwrap();
+    // 120 one-file steps against a renewal every 50 ms.
+    let ran = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        app.run_next_job("node-a"),
+    )
+    .await
+    .expect("the job finished without stalling");
+    assert!(ran.unwrap());
+    let job = store.get_job(&id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "{:?}", job.result);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.result.unwrap()["files"], 120);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -90,26 +90,32 @@ impl App {
             return Ok(false);
         };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "running job");
-        let outcome = {
-            let work = self.execute(&job, node);
-            tokio::pin!(work);
-            let mut renew = tokio::time::interval(lease / 3);
-            renew.tick().await;
+        // The renewal runs beside the work, not inside a handler that would stop polling it:
+        // a renewal that waits on a row (or on SQLite's writer) held by the work's open
+        // transaction must not keep that transaction from committing.
+        let renewal = async {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.tick().await;
             loop {
-                tokio::select! {
-                    result = &mut work => break result,
-                    _ = renew.tick() => {
-                        let renewed = self
-                            .store
-                            .renew_job_lease(&job.id, node, after(Timestamp::now(), lease))
-                            .await;
-                        if !matches!(renewed, Ok(true)) {
-                            // Another node has it now; stop rather than run it twice.
-                            tracing::warn!(job = %job.id, "lost the lease on a running job");
-                            return Ok(true);
-                        }
+                tick.tick().await;
+                let until = after(Timestamp::now(), lease);
+                match self.store.renew_job_lease(&job.id, node, until).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    // The lease may still hold; the next tick tries again, and the work's
+                    // steps are fenced should another node have taken over meanwhile.
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, error = %e, "could not renew a job lease")
                     }
                 }
+            }
+        };
+        let outcome = tokio::select! {
+            result = self.execute(&job, node) => result,
+            () = renewal => {
+                // Another node has it now; stop rather than run it twice.
+                tracing::warn!(job = %job.id, "lost the lease on a running job");
+                return Ok(true);
             }
         };
         let outcome = match outcome {
