@@ -44,6 +44,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 BIG_SIZE=1073741824            # 1 GiB
 MID_SIZE=$((64 * 1024 * 1024)) # 64 MiB, to see whether peak RSS depends on the upload size
@@ -60,10 +62,7 @@ MIN_FREE=$((4 * 1024 * 1024 * 1024))
 # Everything here talks to 127.0.0.1: never through a proxy from the environment.
 export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
-has_setup() { [[ " $SETUPS " == *" $1 "* ]]; }
 for setup in $SETUPS; do
     [[ $setup == embedded || $setup == scaleout ]] ||
         die "unknown setup '$setup' in BENCH_SETUPS (known: embedded scaleout)"
@@ -192,7 +191,6 @@ stop_server() {
 }
 
 # KiB of a /proc/PID/status field, e.g. VmHWM.
-proc_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
 # CPU seconds (user + system) the process has used so far; empty if it is gone.
 CLK_TCK=$(getconf CLK_TCK)
@@ -213,13 +211,11 @@ pids_cpu() {
 # samplers): their CPU is the measurement's, not "other processes'".
 HELPER_PIDS=()
 
-now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f", b - a}'; }
 # mbps BYTES SECONDS -> MB/s (10^6 bytes per second, as dd reports)
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 maximum() { printf '%s\n' "$@" | sort -g | tail -1; }
-mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 sub2() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
 # join_with SEPARATOR VALUES...; join_slash VALUES...: "a / b / c"
 join_with() {
@@ -531,60 +527,6 @@ bench_embedded() {
 }
 
 # ================================================================= scaleout
-# start_weed: SeaweedFS (master, volume server, filer and S3 gateway in one process) on four
-# free loopback ports whose gRPC companions (+10000) are free too, as scripts/test does; then
-# the bucket. Sets WEED_PID and WEED_URL.
-WEED_URL=
-start_weed() {
-    local s3 master volume filer i
-    read -r s3 master volume filer < <("$PY" - <<'EOF'
-import random, socket
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-chosen = []
-while len(chosen) < 4:
-    p = random.randint(20000, 29999)
-    if p not in chosen and free(p) and free(p + 10000):
-        chosen.append(p)
-print(*chosen)
-EOF
-    )
-    mkdir -p "$WORK/weed"
-    "$WEED" server -dir="$WORK/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-        -master.port="$master" -volume.port="$volume" -filer.port="$filer" \
-        -s3 -s3.port="$s3" -s3.port.iceberg=0 -s3.port.lance=0 >"$WORK/weed.log" 2>&1 &
-    WEED_PID=$!
-    WEED_URL="http://127.0.0.1:$s3"
-    for i in $(seq 1 120); do
-        kill -0 "$WEED_PID" 2>/dev/null || die "SeaweedFS exited at startup: $(tail -20 "$WORK/weed.log")"
-        curl -fsS -o /dev/null "$WEED_URL/" 2>/dev/null && break
-        sleep 0.5
-    done
-    curl -fsS -o /dev/null -X PUT "$WEED_URL/$BUCKET" ||
-        die "SeaweedFS did not start: $(tail -20 "$WORK/weed.log")"
-    log "scaleout: SeaweedFS $WEED_VERSION at $WEED_URL, bucket $BUCKET"
-}
-
-# stop_weed: SIGTERM, then SIGKILL after 5 s (its graceful shutdown waits ~25 s for gRPC
-# streams; its data is thrown away anyway). `wait` reaps it, so its CPU counts as ours.
-stop_weed() {
-    local i
-    kill -TERM "$WEED_PID" 2>/dev/null || true
-    for i in $(seq 1 50); do
-        kill -0 "$WEED_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$WEED_PID" 2>/dev/null || true
-    wait "$WEED_PID" 2>/dev/null || true
-    WEED_PID=
-}
-
 # new_install LABEL: a fresh database and key prefix; SERVER_ENV points the next server at them.
 INSTALL_DB= INSTALL_PREFIX= INSTALL_SEQ=0
 new_install() {
