@@ -1002,6 +1002,8 @@ impl<E: Engine> RelationalStore<E> {
                 continue;
             };
             let Some(target_file) = file_in_tx::<E>(tx, target_id).await? else {
+                // Deleted since the lookup: the name is free again.
+                fresh.push(source);
                 continue;
             };
             let appended = match transfer.kind {
