@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
-use sqlx::query::Query;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Transaction};
 
 use super::StoreError;
 use super::relational::{Engine, RelationalStore};
-use super::sql::{Arg, Dialect, POSTGRES, RowAccess, Statement};
+use super::sql::{Dialect, POSTGRES, Statement, bind_args};
 use crate::model::Timestamp;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -84,20 +83,6 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn bind(statement: &Statement) -> Query<'_, Postgres, PgArguments> {
-    let mut query = sqlx::query(&statement.text);
-    for arg in &statement.args {
-        query = match arg {
-            Arg::Text(t) => query.bind(t.as_str()),
-            Arg::Int(i) => query.bind(*i),
-            Arg::Bool(b) => query.bind(*b),
-            Arg::NullText => query.bind(None::<String>),
-            Arg::NullInt => query.bind(None::<i64>),
-        };
-    }
-    query
-}
-
 #[async_trait]
 impl Engine for PostgresEngine {
     type Tx = Transaction<'static, Postgres>;
@@ -116,32 +101,21 @@ impl Engine for PostgresEngine {
     }
 
     async fn execute(tx: &mut Self::Tx, statement: &Statement) -> Result<u64, StoreError> {
-        Ok(bind(statement).execute(&mut **tx).await?.rows_affected())
+        Ok(bind_args::<Postgres>(&statement.text, &statement.args)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
     }
 
     async fn fetch(tx: &mut Self::Tx, statement: &Statement) -> Result<Vec<PgRow>, StoreError> {
-        Ok(bind(statement).fetch_all(&mut **tx).await?)
+        Ok(bind_args::<Postgres>(&statement.text, &statement.args)
+            .fetch_all(&mut **tx)
+            .await?)
     }
 
     async fn read(&self, statement: &Statement) -> Result<Vec<PgRow>, StoreError> {
-        Ok(bind(statement).fetch_all(&self.pool).await?)
-    }
-}
-
-impl RowAccess for PgRow {
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn int(&self, column: &str) -> Result<i64, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.try_get(column)?)
+        Ok(bind_args::<Postgres>(&statement.text, &statement.args)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

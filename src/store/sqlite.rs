@@ -8,16 +8,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::query::Query;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 
 use super::StoreError;
 use super::relational::{Engine, RelationalStore};
-use super::sql::{Arg, Dialect, RowAccess, SQLITE, Statement};
+use super::sql::{Arg, Dialect, SQLITE, Statement, bind_args};
 use crate::model::Timestamp;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -155,20 +154,6 @@ fn positional(statement: &Statement) -> (String, Vec<&Arg>) {
     (sql, args)
 }
 
-fn bind<'a>(sql: &'a str, args: &[&'a Arg]) -> Query<'a, Sqlite, SqliteArguments<'a>> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match arg {
-            Arg::Text(t) => query.bind(t.as_str()),
-            Arg::Int(i) => query.bind(*i),
-            Arg::Bool(b) => query.bind(*b),
-            Arg::NullText => query.bind(None::<String>),
-            Arg::NullInt => query.bind(None::<i64>),
-        };
-    }
-    query
-}
-
 #[async_trait]
 impl Engine for SqliteEngine {
     type Tx = Transaction<'static, Sqlite>;
@@ -188,35 +173,24 @@ impl Engine for SqliteEngine {
 
     async fn execute(tx: &mut Self::Tx, statement: &Statement) -> Result<u64, StoreError> {
         let (sql, args) = positional(statement);
-        Ok(bind(&sql, &args).execute(&mut **tx).await?.rows_affected())
+        Ok(bind_args::<Sqlite>(&sql, args.iter().copied())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
     }
 
     async fn fetch(tx: &mut Self::Tx, statement: &Statement) -> Result<Vec<SqliteRow>, StoreError> {
         let (sql, args) = positional(statement);
-        Ok(bind(&sql, &args).fetch_all(&mut **tx).await?)
+        Ok(bind_args::<Sqlite>(&sql, args.iter().copied())
+            .fetch_all(&mut **tx)
+            .await?)
     }
 
     async fn read(&self, statement: &Statement) -> Result<Vec<SqliteRow>, StoreError> {
         let (sql, args) = positional(statement);
-        Ok(bind(&sql, &args).fetch_all(&self.reader).await?)
-    }
-}
-
-impl RowAccess for SqliteRow {
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn int(&self, column: &str) -> Result<i64, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.try_get(column)?)
+        Ok(bind_args::<Sqlite>(&sql, args.iter().copied())
+            .fetch_all(&self.reader)
+            .await?)
     }
 }
 
