@@ -159,6 +159,12 @@ async fn bench(store: &dyn MetadataStore, label: &str, files: u32, batch: u32) {
         "{label}: copy   {n} files in {secs:.2} s ({:.0} files/s, batch {batch})",
         n as f64 / secs
     );
+    // Again onto the copy: every file now has a namesake, so each gets a version appended.
+    let (secs, n) = run(store, "copy-onto", &copy, batch).await;
+    println!(
+        "{label}: copy onto namesakes {n} files in {secs:.2} s ({:.0} files/s)",
+        n as f64 / secs
+    );
     let rename = FolderTransfer::rename(path("/copies/bench"), "renamed").unwrap();
     let (secs, _) = run(store, "rename", &rename, batch).await;
     println!("{label}: rename {files} files in {:.1} ms", secs * 1000.0);
