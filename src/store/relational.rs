@@ -412,80 +412,165 @@ async fn versions_to_copy<E: Engine>(
     rows.iter().map(|r| r.text("id")).collect()
 }
 
-/// Appends copies of `versions` to `target`'s history and makes the copy of `current` its
-/// current version. Fails with `VersionLimit` when they do not fit.
-async fn append_copies<E: Engine>(
-    tx: &mut E::Tx,
-    target: &str,
-    versions: &[String],
-    current: &str,
-    now: Timestamp,
-) -> Result<Vec<VersionCopy>, StoreError> {
-    let (count, top) = version_stats::<E>(tx, target).await?;
-    if count as usize + versions.len() > MAX_VERSIONS as usize {
-        return Err(StoreError::VersionLimit(MAX_VERSIONS));
-    }
-    let copies: Vec<VersionCopy> = versions
-        .iter()
-        .enumerate()
-        .map(|(i, source)| VersionCopy {
-            source: source.clone(),
-            id: AssetId::generate().to_string(),
-            file: target.to_owned(),
-            number: top + 1 + i as u32,
-        })
-        .collect();
-    copy_versions::<E>(tx, &copies, now).await?;
-    let new_current = copies
-        .iter()
-        .find(|c| c.source == current)
-        .or(copies.last())
-        .map(|c| c.id.clone())
-        .unwrap_or_default();
-    exec::<E>(
-        tx,
-        q("UPDATE files SET current_version_id = $1, updated_at = $2 WHERE id = $3")
-            .arg(new_current)
-            .arg(now)
-            .arg(target),
-    )
-    .await?;
-    Ok(copies)
+/// How a source's versions join its namesake's history.
+#[derive(Debug, Clone, Copy)]
+enum Append {
+    /// Copies of the current version, or of every version.
+    Copies { all: bool },
+    /// The versions themselves (ids and blobs kept); the source file goes away.
+    Moves,
 }
 
-/// Moves every version of `source` onto the end of `target`'s history, makes `source`'s
-/// current version current there, and removes `source`. Versions keep their ids and blobs.
-async fn merge_into<E: Engine>(
+/// What became of one (source, namesake) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Appended {
+    Done,
+    /// The namesake would pass the version limit; nothing was done for this pair.
+    TooMany,
+    /// The namesake was deleted meanwhile; nothing was done for this pair.
+    Vanished,
+}
+
+/// Appends each source's versions to the end of its namesake's history and makes the
+/// source's current version (or its copy) current there — for many pairs in a few
+/// statements, since a folder job may meet thousands of namesakes per step.
+async fn append_to_namesakes<E: Engine>(
+    tx: &mut E::Tx,
+    pairs: &[(&FileRecord, &str)],
+    how: Append,
+    now: Timestamp,
+) -> Result<Vec<Appended>, StoreError> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut st = Statement::new("SELECT id FROM files WHERE id IN (");
+    st.bind_list(pairs.iter().map(|p| p.1))
+        .push(&format!("){}", E::dialect().lock_row));
+    let mut stats: HashMap<String, (u32, u32)> = all::<E>(tx, st)
+        .await?
+        .iter()
+        .map(|r| Ok((r.text("id")?, (0, 0))))
+        .collect::<Result<_, StoreError>>()?;
+    let mut st = Statement::new(
+        "SELECT file_id, COUNT(*) AS n, MAX(number) AS top FROM file_versions WHERE file_id IN (",
+    );
+    st.bind_list(pairs.iter().map(|p| p.1))
+        .push(") GROUP BY file_id");
+    for row in all::<E>(tx, st).await? {
+        let counts = (row.int("n")? as u32, row.int("top")? as u32);
+        if let Some(entry) = stats.get_mut(&row.text("file_id")?) {
+            *entry = counts;
+        }
+    }
+    let mut history: HashMap<String, Vec<String>> = HashMap::new();
+    if matches!(how, Append::Copies { all: true } | Append::Moves) {
+        let mut st = Statement::new("SELECT id, file_id FROM file_versions WHERE file_id IN (");
+        st.bind_list(pairs.iter().map(|p| p.0.id.as_str()))
+            .push(") ORDER BY file_id, number");
+        for row in all::<E>(tx, st).await? {
+            history
+                .entry(row.text("file_id")?)
+                .or_default()
+                .push(row.text("id")?);
+        }
+    }
+    let mut outcomes = Vec::with_capacity(pairs.len());
+    let (mut copies, mut renumbered, mut currents, mut gone) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (source, target) in pairs {
+        let Some(&(count, top)) = stats.get(*target) else {
+            outcomes.push(Appended::Vanished);
+            continue;
+        };
+        let versions = history
+            .remove(source.id.as_str())
+            .unwrap_or_else(|| vec![source.version.id.to_string()]);
+        if count as usize + versions.len() > MAX_VERSIONS as usize {
+            outcomes.push(Appended::TooMany);
+            continue;
+        }
+        outcomes.push(Appended::Done);
+        let mut current = source.version.id.to_string();
+        for (i, version) in versions.into_iter().enumerate() {
+            let number = top + 1 + i as u32;
+            match how {
+                Append::Copies { .. } => {
+                    let id = AssetId::generate().to_string();
+                    if version == source.version.id.as_str() {
+                        current = id.clone();
+                    }
+                    copies.push(VersionCopy {
+                        source: version,
+                        id,
+                        file: (*target).to_owned(),
+                        number,
+                    });
+                }
+                Append::Moves => renumbered.push((version, (*target).to_owned(), number)),
+            }
+        }
+        currents.push(((*target).to_owned(), current));
+        if matches!(how, Append::Moves) {
+            gone.push(source.id.as_str());
+        }
+    }
+    copy_versions::<E>(tx, &copies, now).await?;
+    for chunk in renumbered.chunks(MAPPING_CHUNK) {
+        let mut st = Statement::new(
+            "UPDATE file_versions SET file_id = m.column2, number = m.column3 FROM (VALUES ",
+        );
+        for (i, (version, target, number)) in chunk.iter().enumerate() {
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind(version.as_str())
+                .push(", ")
+                .bind(target.as_str())
+                .push(", ")
+                .bind(*number)
+                .push(")");
+        }
+        st.push(") AS m WHERE file_versions.id = m.column1");
+        E::execute(tx, &st).await?;
+    }
+    for chunk in currents.chunks(MAPPING_CHUNK) {
+        let mut st = Statement::new("UPDATE files SET updated_at = ");
+        st.bind(now)
+            .push(", current_version_id = m.column2 FROM (VALUES ");
+        for (i, (target, current)) in chunk.iter().enumerate() {
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind(target.as_str())
+                .push(", ")
+                .bind(current.as_str())
+                .push(")");
+        }
+        st.push(") AS m WHERE files.id = m.column1");
+        E::execute(tx, &st).await?;
+    }
+    for chunk in gone.chunks(MAPPING_CHUNK) {
+        let mut st = Statement::new("DELETE FROM files WHERE id IN (");
+        st.bind_list(chunk.iter().copied()).push(")");
+        E::execute(tx, &st).await?;
+    }
+    Ok(outcomes)
+}
+
+/// `append_to_namesakes` for one pair, with the version limit as an error.
+async fn append_to_namesake<E: Engine>(
     tx: &mut E::Tx,
     source: &FileRecord,
     target: &str,
+    how: Append,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let versions = versions_to_copy::<E>(tx, source, true).await?;
-    let (count, top) = version_stats::<E>(tx, target).await?;
-    if count as usize + versions.len() > MAX_VERSIONS as usize {
-        return Err(StoreError::VersionLimit(MAX_VERSIONS));
+    match append_to_namesakes::<E>(tx, &[(source, target)], how, now)
+        .await?
+        .first()
+    {
+        Some(Appended::Done) => Ok(()),
+        Some(Appended::TooMany) => Err(StoreError::VersionLimit(MAX_VERSIONS)),
+        _ => Err(StoreError::Corrupt(format!(
+            "file {target} vanished while locked"
+        ))),
     }
-    for (i, version) in versions.iter().enumerate() {
-        exec::<E>(
-            tx,
-            q("UPDATE file_versions SET file_id = $1, number = $2 WHERE id = $3")
-                .arg(target)
-                .arg(top + 1 + i as u32)
-                .arg(version.as_str()),
-        )
-        .await?;
-    }
-    exec::<E>(
-        tx,
-        q("UPDATE files SET current_version_id = $1, updated_at = $2 WHERE id = $3")
-            .arg(&source.version.id)
-            .arg(now)
-            .arg(target),
-    )
-    .await?;
-    exec::<E>(tx, q("DELETE FROM files WHERE id = $1").arg(&source.id)).await?;
-    Ok(())
 }
 
 /// Writes a job step's new cursor, only while `fence` still holds the lease; otherwise the
@@ -691,29 +776,23 @@ impl<E: Engine> RelationalStore<E> {
             match (copy, target) {
                 (_, Some(t)) if t.id == source.id => t.id,
                 (Some(include_versions), Some(t)) => {
-                    let versions = versions_to_copy::<E>(tx, &source, include_versions).await?;
-                    let copies = append_copies::<E>(
+                    let how = Append::Copies {
+                        all: include_versions,
+                    };
+                    append_to_namesake::<E>(tx, &source, t.id.as_str(), how, now).await?;
+                    append_event::<E>(
                         tx,
+                        event::FILE_VERSION_CREATED,
                         t.id.as_str(),
-                        &versions,
-                        source.version.id.as_str(),
+                        actor,
+                        json!({
+                            "fileId": t.id.as_str(),
+                            "filePath": t.file_path(),
+                            "copiedFrom": source.id.as_str(),
+                        }),
                         now,
                     )
                     .await?;
-                    let events: Vec<EventRow> = copies
-                        .iter()
-                        .map(|c| EventRow {
-                            kind: event::FILE_VERSION_CREATED,
-                            subject: t.id.to_string(),
-                            payload: json!({
-                                "fileId": t.id.as_str(),
-                                "versionId": c.id,
-                                "filePath": t.file_path(),
-                                "copiedFrom": c.source,
-                            }),
-                        })
-                        .collect();
-                    append_events::<E>(tx, &events, actor, now).await?;
                     t.id
                 }
                 (Some(include_versions), None) => {
@@ -768,7 +847,7 @@ impl<E: Engine> RelationalStore<E> {
                     new_id
                 }
                 (None, Some(t)) => {
-                    merge_into::<E>(tx, &source, t.id.as_str(), now).await?;
+                    append_to_namesake::<E>(tx, &source, t.id.as_str(), Append::Moves, now).await?;
                     append_event::<E>(
                         tx,
                         event::FILE_MOVED,
@@ -994,45 +1073,42 @@ impl<E: Engine> RelationalStore<E> {
             }
         }
         let mut fresh = Vec::new();
-        let mut events = Vec::new();
+        let mut namesakes = Vec::new();
         for source in sources {
-            cursor.name = source.name.to_string();
-            let Some(target_id) = existing.get(source.name.as_str()) else {
-                fresh.push(source);
-                continue;
-            };
-            let Some(target_file) = file_in_tx::<E>(tx, target_id).await? else {
-                // Deleted since the lookup: the name is free again.
-                fresh.push(source);
-                continue;
-            };
-            let appended = match transfer.kind {
-                TransferKind::Copy { include_versions } => {
-                    let versions = versions_to_copy::<E>(tx, source, include_versions).await?;
-                    append_copies::<E>(tx, target_id, &versions, source.version.id.as_str(), now)
-                        .await
-                        .map(|_| ())
-                }
-                TransferKind::Move | TransferKind::Rename => {
-                    merge_into::<E>(tx, source, target_id, now).await
-                }
-            };
-            match appended {
-                Ok(()) => {
+            match existing.get(source.name.as_str()) {
+                Some(target_id) => namesakes.push((source, target_id.as_str())),
+                None => fresh.push(source),
+            }
+        }
+        if let Some(last) = sources.last() {
+            cursor.name = last.name.to_string();
+        }
+        let how = match transfer.kind {
+            TransferKind::Copy { include_versions } => Append::Copies {
+                all: include_versions,
+            },
+            TransferKind::Move | TransferKind::Rename => Append::Moves,
+        };
+        let outcomes = append_to_namesakes::<E>(tx, &namesakes, how, now).await?;
+        let mut events = Vec::new();
+        for ((source, target_id), outcome) in namesakes.iter().zip(outcomes) {
+            match outcome {
+                Appended::Done => {
                     cursor.files += 1;
                     cursor.merged += 1;
                     events.push(EventRow {
                         kind: event::FILE_VERSION_CREATED,
-                        subject: target_id.clone(),
+                        subject: (*target_id).to_owned(),
                         payload: json!({
                             "fileId": target_id,
-                            "filePath": target_file.file_path(),
+                            "filePath": target.join_file(&source.name),
                             "from": source.file_path(),
                         }),
                     });
                 }
-                Err(StoreError::VersionLimit(_)) => cursor.skip(source.file_path()),
-                Err(e) => return Err(e),
+                Appended::TooMany => cursor.skip(source.file_path()),
+                // Deleted since the lookup: the name is free again.
+                Appended::Vanished => fresh.push(source),
             }
         }
         match transfer.kind {
