@@ -474,24 +474,46 @@ fn name(text: &str) -> FileName {
     FileName::sanitise(text).unwrap()
 }
 
-async fn names_in<S: MetadataStore>(store: &S, path: &str) -> Vec<String> {
+/// The files directly in `path`, by name.
+async fn files_in<S: MetadataStore>(store: &S, path: &str) -> Vec<kura::model::FileRecord> {
     let query = ListQuery {
         folder: Some(folder(path)),
         sort: (SortField::Name, SortOrder::Asc),
         ..ListQuery::default()
     };
-    let mut names: Vec<String> = store
+    store
         .list(&query)
         .await
         .unwrap()
         .into_iter()
         .filter_map(|a| match a {
-            ListedAsset::File(f) => Some(f.name.to_string()),
+            ListedAsset::File(f) => Some(*f),
             ListedAsset::Folder(_) => None,
         })
+        .collect()
+}
+
+async fn names_in<S: MetadataStore>(store: &S, path: &str) -> Vec<String> {
+    let mut names: Vec<String> = files_in(store, path)
+        .await
+        .into_iter()
+        .map(|f| f.name.to_string())
         .collect();
     names.sort();
     names
+}
+
+/// Queues a job and leases it to `node`, as a node's job loop would.
+async fn start_job<S: MetadataStore>(store: &S, id: &str, kind: &str, node: &str, now: Timestamp) {
+    store
+        .enqueue_job(id, kind, &serde_json::json!({}), now)
+        .await
+        .unwrap();
+    store
+        .claim_job(node, &[kind], at(now, 99_000), now)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 async fn versions_copies_moves_and_renames<S: MetadataStore>(store: &S) {
@@ -743,29 +765,13 @@ async fn folder_transfers_resume_and_are_fenced<S: MetadataStore>(store: &S) {
     assert_eq!(namesake.version.blob, hash(101));
 
     // A rename onto an existing folder is refused; onto a free name it rewrites paths only.
-    let ids_before: Vec<AssetId> = store
-        .list(&ListQuery {
-            folder: Some(folder("/src/deep/er")),
-            ..ListQuery::default()
-        })
+    let ids_before: Vec<AssetId> = files_in(store, "/src/deep/er")
         .await
-        .unwrap()
         .into_iter()
-        .filter_map(|a| match a {
-            ListedAsset::File(f) => Some(f.id),
-            ListedAsset::Folder(_) => None,
-        })
+        .map(|f| f.id)
         .collect();
     let taken = FolderTransfer::rename(folder("/src"), "dst").unwrap();
-    store
-        .enqueue_job("rename-1", "folder-rename", &serde_json::json!({}), t0)
-        .await
-        .unwrap();
-    store
-        .claim_job("a", &["folder-rename"], at(t0, 99_000), at(t0, 3000))
-        .await
-        .unwrap()
-        .unwrap();
+    start_job(store, "rename-1", "folder-rename", "a", at(t0, 3000)).await;
     let fence = JobFence {
         job_id: "rename-1",
         node: "a",
@@ -781,31 +787,15 @@ async fn folder_transfers_resume_and_are_fenced<S: MetadataStore>(store: &S) {
     assert_eq!(done.files, 0, "a rename moves no file rows");
     assert!(store.get_folder(&folder("/src")).await.unwrap().is_none());
     assert_eq!(names_in(store, "/renamed").await, top);
-    let ids_after: Vec<AssetId> = store
-        .list(&ListQuery {
-            folder: Some(folder("/renamed/deep/er")),
-            ..ListQuery::default()
-        })
+    let ids_after: Vec<AssetId> = files_in(store, "/renamed/deep/er")
         .await
-        .unwrap()
         .into_iter()
-        .filter_map(|a| match a {
-            ListedAsset::File(f) => Some(f.id),
-            ListedAsset::Folder(_) => None,
-        })
+        .map(|f| f.id)
         .collect();
     assert_eq!(ids_after, ids_before);
 
     // A move onto an existing tree merges file by file and removes the emptied source.
-    store
-        .enqueue_job("move-1", "folder-move", &serde_json::json!({}), t0)
-        .await
-        .unwrap();
-    store
-        .claim_job("a", &["folder-move"], at(t0, 99_000), at(t0, 3000))
-        .await
-        .unwrap()
-        .unwrap();
+    start_job(store, "move-1", "folder-move", "a", at(t0, 3000)).await;
     let onto = FolderTransfer {
         kind: TransferKind::Move,
         source: folder("/dst/src"),
@@ -963,25 +953,7 @@ async fn assert_migrated_v2_rows<S: MetadataStore>(store: &S) {
         .await
         .unwrap();
     let rename = FolderTransfer::rename(folder("/old"), "new").unwrap();
-    store
-        .enqueue_job(
-            "r",
-            "folder-rename",
-            &serde_json::json!({}),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    store
-        .claim_job(
-            "n",
-            &["folder-rename"],
-            at(Timestamp::now(), 60_000),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    start_job(store, "r", "folder-rename", "n", Timestamp::now()).await;
     run_transfer(store, &rename, "r", "n", 10).await;
     assert_eq!(names_in(store, "/new").await, vec!["a.png", "b.png"]);
 }
