@@ -14,9 +14,10 @@ use super::error::ApiError;
 use super::wire::{file_json, listed_json};
 use crate::app::upload::{validate_custom_coordinates, validate_description, validate_tags};
 use crate::model::list::{MAX_LIST_LIMIT, parse_sort};
+use crate::model::search::SearchFilter;
 use crate::model::{
     AiTagRemoval, AssetTypeFilter, AttributeUpdate, FileKind, FileTypeFilter, FolderPath,
-    ListQuery, PublishChange, TagChange,
+    ListQuery, PublishChange, TagChange, Timestamp,
 };
 
 pub async fn details(
@@ -250,10 +251,10 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                 query.tags = (!tags.is_empty()).then_some(tags);
             }
             "name" => query.name = Some(value),
-            "searchQuery" if !value.trim().is_empty() => {
-                return Err(ApiError::bad_request(
-                    "The searchQuery parameter is not supported by this server yet; use type, path, fileType, tags and name.",
-                ));
+            // Relative dates ("7d") count back from the moment the request arrived.
+            "searchQuery" => {
+                query.search = SearchFilter::parse(&value, Timestamp::now())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?
             }
             // `includeFolder` and other legacy or unknown parameters change nothing.
             _ => {}

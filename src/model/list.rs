@@ -1,5 +1,6 @@
 //! How a listing is asked for: the typed form of `GET /v1/files`' query parameters.
 
+use super::search::SearchFilter;
 use super::{FileKind, FolderPath};
 
 /// Largest page a listing returns, and the default page size (ImageKit's).
@@ -91,6 +92,9 @@ pub struct ListQuery {
     pub sort: (SortField, SortOrder),
     pub skip: u64,
     pub limit: u32,
+    /// A `searchQuery`: replaces `asset_type`, `tags` and `name`; `folder` and `file_type`
+    /// still apply.
+    pub search: Option<SearchFilter>,
 }
 
 impl Default for ListQuery {
@@ -104,6 +108,7 @@ impl Default for ListQuery {
             sort: (SortField::Created, SortOrder::Asc),
             skip: 0,
             limit: MAX_LIST_LIMIT,
+            search: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod job;
 pub mod list;
 pub mod path;
 pub mod principal;
+pub mod search;
 pub mod signature;
 pub mod time;
 pub mod transfer;

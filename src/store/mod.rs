@@ -4,6 +4,7 @@
 
 pub mod postgres;
 pub mod relational;
+pub mod search_sql;
 pub mod sql;
 pub mod sqlite;
 pub mod transfer;

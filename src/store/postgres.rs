@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_folder_ids.sql"),
     ),
+    (4, include_str!("../../migrations/postgres/0004_search.sql")),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).
@@ -39,7 +40,9 @@ impl RelationalStore<PostgresEngine> {
             .connect(url)
             .await?;
         migrate(&pool).await?;
-        Ok(RelationalStore::new(PostgresEngine { pool }))
+        let store = RelationalStore::new(PostgresEngine { pool });
+        store.fill_derived_columns().await?;
+        Ok(store)
     }
 
     /// Closes the pool's connections (so the database can be dropped, in tests).

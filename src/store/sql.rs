@@ -8,7 +8,7 @@ use super::{Cell, StoreError, Table};
 use crate::model::{
     AiTag, AssetId, AssetTypeFilter, FileAttributes, FileKind, FileName, FileRecord,
     FileTypeFilter, FolderPath, FolderRecord, JobOutcome, JobRecord, JobState, ListQuery,
-    MediaInfo, SortField, SortOrder, Timestamp, VersionRecord,
+    MediaInfo, Timestamp, VersionRecord,
 };
 
 /// One bound value. NULLs carry their column type because PostgreSQL types every parameter.
@@ -194,6 +194,13 @@ pub struct Dialect {
     /// Start of "some element of the JSON array in `v.tags` is one of (…)"; the caller appends
     /// the bound list and one closing parenthesis.
     pub tags_any_of: &'static str,
+    /// The same for the names of the AI tags in `v.ai_tags`.
+    pub ai_tags_any_of: &'static str,
+    /// How many tags and AI tags `v` has.
+    pub tag_count: &'static str,
+    /// Appended to a text column so that `<` and `>` compare bytes, whatever the database's
+    /// collation (path-prefix ranges rely on it).
+    pub byte_order: &'static str,
     /// Case-insensitive ordering by `name`.
     pub name_order: &'static str,
     /// Appended to a read that must keep the row from changing until commit. SQLite needs
@@ -215,6 +222,9 @@ pub struct Dialect {
 
 pub const SQLITE: Dialect = Dialect {
     tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (",
+    ai_tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.ai_tags) t WHERE json_extract(t.value, '$.name') IN (",
+    tag_count: "COALESCE(json_array_length(v.tags), 0) + COALESCE(json_array_length(v.ai_tags), 0)",
+    byte_order: "",
     name_order: "name COLLATE NOCASE",
     lock_row: "",
     share_row: "",
@@ -227,7 +237,10 @@ pub const SQLITE: Dialect = Dialect {
 
 pub const POSTGRES: Dialect = Dialect {
     tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.tags::jsonb) t(value) WHERE t.value IN (",
-    name_order: "lower(name)",
+    ai_tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements(v.ai_tags::jsonb) t(value) WHERE t.value->>'name' IN (",
+    tag_count: "COALESCE(jsonb_array_length(v.tags::jsonb), 0) + COALESCE(jsonb_array_length(v.ai_tags::jsonb), 0)",
+    byte_order: " COLLATE \"C\"",
+    name_order: "lower(name) COLLATE \"C\"",
     lock_row: " FOR UPDATE",
     share_row: " FOR SHARE",
     share_file: " FOR SHARE OF f",
@@ -347,6 +360,16 @@ impl From<StoredAiTag> for AiTag {
     }
 }
 
+/// A version row's tags and AI tag names, together.
+pub fn tag_names(row: &impl RowAccess) -> Result<Vec<String>, StoreError> {
+    let tags: Vec<String> = json_column(row, "tags")?.unwrap_or_default();
+    let ai: Vec<StoredAiTag> = json_column(row, "ai_tags")?.unwrap_or_default();
+    Ok(tags
+        .into_iter()
+        .chain(ai.into_iter().map(|t| t.name))
+        .collect())
+}
+
 pub fn ai_tags_json(tags: &Option<Vec<AiTag>>) -> Option<String> {
     tags.as_ref().map(|tags| {
         let stored: Vec<StoredAiTag> = tags
@@ -368,6 +391,9 @@ pub fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
 /// The query for the ordered page of (kind, id) a listing returns; `None` when nothing can match. Folders and files (or versions) are
 /// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
 pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement> {
+    if let Some(search) = &query.search {
+        return super::search_sql::search_page_query(search, query, dialect);
+    }
     let want_folders = matches!(
         query.asset_type,
         AssetTypeFilter::Folder | AssetTypeFilter::All
@@ -377,8 +403,8 @@ pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement
     let mut branches = 0;
     if want_folders {
         qb.push(
-            "SELECT 'folder' AS kind, id, name, created_at, updated_at, NULL AS width,
-                    NULL AS height, NULL AS size FROM folders WHERE path <> '/'",
+            "SELECT 'folder' AS kind, id, id AS asset_id, name, created_at, updated_at,
+                    NULL AS width, NULL AS height, NULL AS size FROM folders WHERE path <> '/'",
         );
         if let Some(folder) = &query.folder {
             qb.push(" AND parent_path = ")
@@ -395,7 +421,8 @@ pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement
         }
         let versions = matches!(query.asset_type, AssetTypeFilter::FileVersion);
         qb.push(
-            "SELECT 'file' AS kind, v.id AS id, f.name AS name, v.created_at AS created_at,
+            "SELECT 'file' AS kind, v.id AS id, f.id AS asset_id, f.name AS name,
+                    v.created_at AS created_at,
                     v.updated_at AS updated_at, v.width AS width, v.height AS height,
                     v.size AS size
              FROM files f JOIN folders d ON d.id = f.folder_id
@@ -425,28 +452,8 @@ pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement
     if branches == 0 {
         return None;
     }
-    let (field, order) = query.sort;
-    let column = match field {
-        SortField::Name => dialect.name_order,
-        SortField::Created
-        | SortField::Relevance
-        | SortField::Duration
-        | SortField::OriginalCreationDate => "created_at",
-        SortField::Updated => "updated_at",
-        SortField::Height => "height",
-        SortField::Width => "width",
-        SortField::Size => "size",
-    };
-    let direction = match order {
-        SortOrder::Asc => "ASC",
-        SortOrder::Desc => "DESC",
-    };
-    qb.push(&format!(
-        ") AS page ORDER BY {column} {direction}, id {direction} LIMIT "
-    ));
-    qb.bind(i64::from(query.limit));
-    qb.push(" OFFSET ");
-    qb.bind(query.skip.min(i64::MAX as u64) as i64);
+    qb.push(") AS page");
+    super::search_sql::push_order(&mut qb, query, dialect);
     Some(qb)
 }
 

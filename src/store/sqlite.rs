@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_folder_ids.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_search.sql")),
 ];
 
 pub struct SqliteEngine {
@@ -54,7 +55,9 @@ impl RelationalStore<SqliteEngine> {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(RelationalStore::new(SqliteEngine { writer, reader }))
+        let store = RelationalStore::new(SqliteEngine { writer, reader });
+        store.fill_derived_columns().await?;
+        Ok(store)
     }
 }
 

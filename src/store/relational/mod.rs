@@ -55,6 +55,13 @@ impl<E: Engine> RelationalStore<E> {
         RelationalStore { engine }
     }
 
+    /// Brings derived columns up to date; run once when the store opens, after migrations.
+    pub(crate) async fn fill_derived_columns(&self) -> Result<(), StoreError> {
+        let mut tx = self.engine.begin().await?;
+        fill_tag_words::<E>(&mut tx).await?;
+        E::commit(tx).await
+    }
+
     async fn read_one(&self, statement: Statement) -> Result<Option<E::Row>, StoreError> {
         Ok(self.engine.read(&statement).await?.into_iter().next())
     }
@@ -245,12 +252,13 @@ async fn insert_versions<E: Engine>(
     tx: &mut E::Tx,
     versions: &[VersionRecord],
 ) -> Result<(), StoreError> {
-    // 20 arguments a row, within both engines' per-statement limits.
+    // 21 arguments a row, within both engines' per-statement limits.
     for chunk in versions.chunks(MAPPING_CHUNK) {
         let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
-                custom_metadata, description, is_private, is_published, created_at, updated_at)
+                custom_metadata, description, is_private, is_published, created_at, updated_at,
+                tag_words)
              VALUES ",
         );
         for (i, version) in chunk.iter().enumerate() {
@@ -278,12 +286,49 @@ async fn insert_versions<E: Engine>(
                 Arg::from(a.is_published),
                 Arg::from(version.created_at),
                 Arg::from(version.updated_at),
+                Arg::from(tag_words(&a.tags, &a.ai_tags)),
             ]);
             st.push(")");
         }
         E::execute(tx, &st).await?;
     }
     Ok(())
+}
+
+/// The `tag_words` column of a version with these tags.
+fn tag_words(tags: &Option<Vec<String>>, ai_tags: &Option<Vec<crate::model::AiTag>>) -> String {
+    let tags = tags.iter().flatten().map(String::as_str);
+    let ai = ai_tags.iter().flatten().map(|t| t.name.as_str());
+    crate::model::search::indexed_words(tags.chain(ai))
+}
+
+/// Computes `tag_words` where it is missing: rows from before migration 4 and bulk imports.
+/// The partial index on `tag_words IS NULL` makes this a no-op lookup when none are.
+pub(crate) async fn fill_tag_words<E: Engine>(tx: &mut E::Tx) -> Result<u64, StoreError> {
+    let mut filled = 0;
+    loop {
+        let rows = E::fetch(
+            tx,
+            &q("SELECT id, tags, ai_tags FROM file_versions WHERE tag_words IS NULL LIMIT 1000"),
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut st = Statement::new("UPDATE file_versions SET tag_words = m.column2 FROM (VALUES ");
+        for (i, row) in rows.iter().enumerate() {
+            let names = sql::tag_names(row)?;
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind(row.text("id")?)
+                .push(", ")
+                .bind(crate::model::search::indexed_words(
+                    names.iter().map(String::as_str),
+                ))
+                .push(")");
+        }
+        st.push(") AS m WHERE file_versions.id = m.column1");
+        filled += E::execute(tx, &st).await?;
+    }
 }
 
 /// Writes the attributes of `file`'s current version (as changed in memory), touches the
@@ -299,7 +344,8 @@ async fn save_attributes<E: Engine>(
         tx,
         q(
             "UPDATE file_versions SET tags = $1, ai_tags = $2, custom_coordinates = $3,
-             custom_metadata = $4, description = $5, is_published = $6, updated_at = $7
+             custom_metadata = $4, description = $5, is_published = $6, updated_at = $7,
+             tag_words = $9
            WHERE id = $8",
         )
         .arg(tags_json(&a.tags))
@@ -309,7 +355,8 @@ async fn save_attributes<E: Engine>(
         .arg(a.description.as_ref())
         .arg(a.is_published)
         .arg(now)
-        .arg(&file.version.id),
+        .arg(&file.version.id)
+        .arg(tag_words(&a.tags, &a.ai_tags)),
     )
     .await?;
     exec::<E>(
@@ -374,11 +421,12 @@ async fn copy_versions<E: Engine>(
         let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
-                custom_metadata, description, is_private, is_published, created_at, updated_at)
+                custom_metadata, description, is_private, is_published, tag_words, created_at,
+                updated_at)
              SELECT m.column2, m.column3, m.column4, v.blob_hash, v.size, v.mime, v.format,
                 v.file_type, v.width, v.height, v.has_alpha, v.tags, v.ai_tags,
                 v.custom_coordinates, v.custom_metadata, v.description, v.is_private,
-                v.is_published, ",
+                v.is_published, v.tag_words, ",
         );
         st.bind(now).push(", ").bind(now).push(" FROM (VALUES ");
         for (i, c) in chunk.iter().enumerate() {
@@ -1495,6 +1543,9 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         let per_statement = (dialect.max_args / sql::table_columns(table).len()).min(500);
         for chunk in rows.chunks(per_statement) {
             inserted += E::execute(&mut tx, &sql::import_query(table, chunk, overriding)).await?;
+        }
+        if table == Table::FileVersions {
+            fill_tag_words::<E>(&mut tx).await?;
         }
         if table == Table::Events
             && let Some(fixup) = dialect.after_events_import

@@ -1,0 +1,81 @@
+//! The `searchQuery` language: one parser, one typed filter, and a plain in-memory evaluator
+//! every fast path is checked against. `docs/search.md` is the user-facing contract.
+//!
+//! text ──parser──▶ `Expr` (syntax, with columns) ──filter──▶ `SearchFilter` (typed, bound to
+//! "now") ──▶ evaluated by the store (SQL) or by `reference` (in memory, for tests).
+
+mod filter;
+mod parser;
+pub mod reference;
+
+pub use filter::{
+    AssetKind, Comparison, Filter, FlagField, NumericField, SearchFilter, Test, Words,
+};
+
+/// Longest query accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 8192;
+/// Deepest nesting of parentheses.
+pub const MAX_DEPTH: usize = 32;
+pub const MAX_CONDITIONS: usize = 200;
+/// List values (`IN [..]`) in the whole query.
+pub const MAX_LIST_VALUES: usize = 1000;
+
+/// What is wrong with a query, and where (1-based character column).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid searchQuery: {message} (column {column}).")]
+pub struct SearchError {
+    pub column: usize,
+    pub message: String,
+}
+
+impl SearchError {
+    fn at(column: usize, message: impl Into<String>) -> Self {
+        SearchError {
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() > 40 {
+        let head: String = text.chars().take(40).collect();
+        format!("{head}…")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The words `HAS` matches against: maximal runs of letters and digits, lowercased.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Whether `words` (a `HAS` search) matches a text cut into `text_words`.
+pub fn words_match<S: AsRef<str>>(search: &Words, text_words: &[S]) -> bool {
+    search
+        .whole
+        .iter()
+        .all(|w| text_words.iter().any(|t| t.as_ref() == w))
+        && text_words
+            .iter()
+            .any(|t| t.as_ref().starts_with(search.prefix.as_str()))
+}
+
+/// Texts' words as the store keeps them for `HAS`: `" red summer sale "` — each word once,
+/// framed by spaces so that `LIKE '% w %'` finds a whole word and `LIKE '% w%'` a prefix.
+pub fn indexed_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = String::from(" ");
+    for text in texts {
+        for word in words(text) {
+            if seen.insert(word.clone()) {
+                out.push_str(&word);
+                out.push(' ');
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,289 @@
+//! A `SearchFilter` as SQL, for both engines: one `SELECT` per kind of row the query looks at
+//! (files, file versions, folders), each with the filter specialised to that kind
+//! (`Filter::for_kind`), under one `ORDER BY … LIMIT … OFFSET`.
+//!
+//! Every test compiles to an expression that is never NULL, so `NOT` means "not this" even for
+//! rows lacking the field — the two-valued logic `model::search::reference` defines.
+
+use super::sql::{Dialect, Statement};
+use crate::model::search::{
+    AssetKind, Comparison, Filter, FlagField, NumericField, SearchFilter, Test, Words,
+};
+use crate::model::{FileTypeFilter, ListQuery, SortField, SortOrder};
+
+/// Column names a kind's `SELECT` uses for each field.
+struct Columns {
+    id: &'static str,
+    name: &'static str,
+    folder_path: &'static str,
+    created_at: &'static str,
+    updated_at: &'static str,
+}
+
+const FILE_COLUMNS: Columns = Columns {
+    id: "f.id",
+    name: "f.name",
+    folder_path: "d.path",
+    created_at: "v.created_at",
+    updated_at: "v.updated_at",
+};
+
+const FOLDER_COLUMNS: Columns = Columns {
+    id: "id",
+    name: "name",
+    folder_path: "parent_path",
+    created_at: "created_at",
+    updated_at: "updated_at",
+};
+
+/// The page of `(kind, id)` rows a search answers, in order; None when no kind can match.
+pub fn search_page_query(
+    search: &SearchFilter,
+    query: &ListQuery,
+    dialect: &Dialect,
+) -> Option<Statement> {
+    let mut st = Statement::new("SELECT kind, id FROM (");
+    let mut branches = 0;
+    for kind in &search.kinds {
+        let filter = search.filter.for_kind(*kind);
+        if filter == Filter::Const(false) {
+            continue;
+        }
+        if branches > 0 {
+            st.push(" UNION ALL ");
+        }
+        branches += 1;
+        let columns = match kind {
+            AssetKind::Folder => {
+                st.push(
+                    "SELECT 'folder' AS kind, id, id AS asset_id, name, created_at, updated_at,
+                            NULL AS width, NULL AS height, NULL AS size
+                     FROM folders WHERE path <> '/'",
+                );
+                if let Some(folder) = &query.folder {
+                    st.push(" AND parent_path = ")
+                        .bind(folder.as_str().to_owned());
+                }
+                &FOLDER_COLUMNS
+            }
+            AssetKind::File | AssetKind::FileVersion => {
+                st.push(
+                    "SELECT 'file' AS kind, v.id AS id, f.id AS asset_id, f.name AS name,
+                            v.created_at AS created_at, v.updated_at AS updated_at,
+                            v.width AS width, v.height AS height, v.size AS size
+                     FROM files f JOIN folders d ON d.id = f.folder_id ",
+                );
+                st.push(if *kind == AssetKind::File {
+                    "JOIN file_versions v ON v.id = f.current_version_id WHERE 1 = 1"
+                } else {
+                    "JOIN file_versions v ON v.file_id = f.id WHERE v.id <> f.current_version_id"
+                });
+                if let Some(folder) = &query.folder {
+                    st.push(" AND d.path = ").bind(folder.as_str().to_owned());
+                }
+                if let FileTypeFilter::Only(file_kind) = query.file_type {
+                    st.push(" AND v.file_type = ")
+                        .bind(file_kind.as_str().to_owned());
+                }
+                &FILE_COLUMNS
+            }
+        };
+        if filter != Filter::Const(true) {
+            st.push(" AND ");
+            push_filter(&mut st, &filter, columns, dialect);
+        }
+    }
+    if branches == 0 {
+        return None;
+    }
+    st.push(") AS page");
+    push_order(&mut st, query, dialect);
+    Some(st)
+}
+
+/// `ORDER BY … LIMIT … OFFSET …` over a union with `name`, `created_at`, `updated_at`,
+/// `width`, `height`, `size`, `asset_id` and `id` columns. Missing values sort first
+/// ascending and last descending on both engines; ties go by asset id, then row id.
+pub fn push_order(st: &mut Statement, query: &ListQuery, dialect: &Dialect) {
+    let (field, order) = query.sort;
+    let column = match field {
+        SortField::Name => dialect.name_order,
+        SortField::Created
+        | SortField::Relevance
+        | SortField::Duration
+        | SortField::OriginalCreationDate => "created_at",
+        SortField::Updated => "updated_at",
+        SortField::Height => "height",
+        SortField::Width => "width",
+        SortField::Size => "size",
+    };
+    let (direction, nulls) = match order {
+        SortOrder::Asc => ("ASC", "NULLS FIRST"),
+        SortOrder::Desc => ("DESC", "NULLS LAST"),
+    };
+    st.push(&format!(
+        " ORDER BY {column} {direction} {nulls}, asset_id {direction}, id {direction} LIMIT "
+    ));
+    st.bind(i64::from(query.limit));
+    st.push(" OFFSET ");
+    st.bind(query.skip.min(i64::MAX as u64) as i64);
+}
+
+fn push_filter(st: &mut Statement, filter: &Filter, columns: &Columns, dialect: &Dialect) {
+    match filter {
+        Filter::Const(true) => {
+            st.push("1 = 1");
+        }
+        Filter::Const(false) => {
+            st.push("1 = 0");
+        }
+        Filter::And(parts) | Filter::Or(parts) => {
+            let joiner = if matches!(filter, Filter::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            st.push("(");
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    st.push(joiner);
+                }
+                push_filter(st, part, columns, dialect);
+            }
+            st.push(")");
+        }
+        Filter::Not(inner) => {
+            st.push("NOT ");
+            push_filter(st, inner, columns, dialect);
+        }
+        Filter::Test(test) => push_test(st, test, columns, dialect),
+    }
+}
+
+fn in_list(st: &mut Statement, column: &str, values: impl IntoIterator<Item = String>) {
+    st.push("(").push(column).push(" IN (");
+    st.bind_list(values);
+    st.push("))");
+}
+
+fn comparison(cmp: Comparison) -> &'static str {
+    match cmp {
+        Comparison::Eq => " = ",
+        Comparison::Lt => " < ",
+        Comparison::Le => " <= ",
+        Comparison::Gt => " > ",
+        Comparison::Ge => " >= ",
+    }
+}
+
+/// `HAS` against a column of words framed by spaces (see `search::indexed_words`). Words
+/// are letters and digits only, so they need no escaping inside a `LIKE` pattern.
+fn push_words(st: &mut Statement, words_column: &str, search: &Words) {
+    st.push("(");
+    for word in &search.whole {
+        st.push(words_column)
+            .push(" LIKE ")
+            .bind(format!("% {word} %"))
+            .push(" AND ");
+    }
+    st.push(words_column)
+        .push(" LIKE ")
+        .bind(format!("% {}%", search.prefix))
+        .push(")");
+}
+
+fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Dialect) {
+    match test {
+        // `for_kind` has replaced these by constants.
+        Test::Kind(_) => {
+            st.push("1 = 0");
+        }
+        Test::Id(ids) => in_list(st, columns.id, ids.iter().cloned()),
+        Test::NameIn(names) => in_list(st, columns.name, names.iter().cloned()),
+        Test::NamePrefix(prefix) => {
+            let length = prefix.chars().count();
+            st.push(&format!("(substr({}, 1, {length}) = ", columns.name))
+                .bind(prefix.clone())
+                .push(")");
+        }
+        Test::NameWords(search) => {
+            // Names hold only ASCII letters, digits, `_`, `-` and `.` (`FileName::sanitise`,
+            // `FolderPath::parse_lenient`), so these three separators cut them into the same
+            // words `search::words` does.
+            let words = format!(
+                "(' ' || lower(replace(replace(replace({}, '_', ' '), '-', ' '), '.', ' ')) || ' ')",
+                columns.name
+            );
+            push_words(st, &words, search);
+        }
+        Test::TagsAny(tags) => {
+            st.push("(").push(dialect.tags_any_of);
+            st.bind_list(tags.iter().cloned());
+            st.push(")) OR ").push(dialect.ai_tags_any_of);
+            st.bind_list(tags.iter().cloned());
+            st.push(")))");
+        }
+        Test::TagWords(search) => {
+            st.push("(v.tag_words IS NOT NULL AND ");
+            push_words(st, "v.tag_words", search);
+            st.push(")");
+        }
+        Test::TagsExist => {
+            st.push("(").push(dialect.tag_count).push(" > 0)");
+        }
+        Test::Compare(field, cmp, bound) => {
+            let column = numeric_column(*field, columns);
+            st.push(&format!("({column} IS NOT NULL AND {column}"))
+                .push(comparison(*cmp))
+                .bind(*bound)
+                .push(")");
+        }
+        Test::NumberIn(field, values) => {
+            let column = numeric_column(*field, columns);
+            st.push(&format!("({column} IS NOT NULL AND {column} IN ("));
+            st.bind_list(values.iter().copied());
+            st.push("))");
+        }
+        Test::FormatIn(formats) => in_list(st, "v.format", formats.iter().cloned()),
+        Test::FileTypeIn(kinds) => in_list(
+            st,
+            "v.file_type",
+            kinds.iter().map(|k| k.as_str().to_owned()),
+        ),
+        Test::Flag(field, value) => {
+            let column = match field {
+                FlagField::Private => "v.is_private",
+                FlagField::Published => "v.is_published",
+                FlagField::Transparency => "v.has_alpha",
+            };
+            st.push("(").push(column).push(" = ").bind(*value).push(")");
+        }
+        Test::FolderIn(folders) => in_list(
+            st,
+            columns.folder_path,
+            folders.iter().map(|f| f.as_str().to_owned()),
+        ),
+        Test::FolderWithin(root) => {
+            // `root` itself, or a path in ['/a/', '/a0'): '0' follows '/' in byte order,
+            // which is the order `byte_order` asks the engine for.
+            let column = format!("{}{}", columns.folder_path, dialect.byte_order);
+            st.push(&format!("({} = ", columns.folder_path))
+                .bind(root.as_str().to_owned())
+                .push(&format!(" OR ({column} > "))
+                .bind(format!("{}/", root.as_str()))
+                .push(&format!(" AND {column} < "))
+                .bind(format!("{}0", root.as_str()))
+                .push("))");
+        }
+    }
+}
+
+fn numeric_column(field: NumericField, columns: &Columns) -> &'static str {
+    match field {
+        NumericField::CreatedAt => columns.created_at,
+        NumericField::UpdatedAt => columns.updated_at,
+        NumericField::Size => "v.size",
+        NumericField::Width => "v.width",
+        NumericField::Height => "v.height",
+    }
+}
