@@ -919,7 +919,7 @@ async fn sqlite_survives_reopen() {
 }
 
 /// Rows as an install before migration 3 (files held their folder's path) wrote them.
-const V2_ROWS: &str = "
+const V2_ROWS: &str = r#"
     INSERT INTO folders (id, path, parent_path, name, created_at, updated_at)
         VALUES ('0000000000000000000000aa', '/old', '/', 'old', 1, 1);
     INSERT INTO blobs (hash, size, state, claimed_at) VALUES ('h1', 3, 'live', 1);
@@ -927,12 +927,30 @@ const V2_ROWS: &str = "
         VALUES ('0000000000000000000000f1', '/old', 'a.png', '0000000000000000000000f1', 1, 1),
                ('0000000000000000000000f2', '/', 'root.png', '0000000000000000000000f2', 1, 1);
     INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format, file_type,
-            has_alpha, is_private, is_published, created_at, updated_at)
+            has_alpha, is_private, is_published, created_at, updated_at, tags, ai_tags)
         VALUES ('0000000000000000000000f1', '0000000000000000000000f1', 1, 'h1', 3,
-                'image/png', 'png', 'image', false, false, true, 1, 1),
+                'image/png', 'png', 'image', false, false, true, 1, 1, '["Summer Sale"]', NULL),
                ('0000000000000000000000f2', '0000000000000000000000f2', 1, 'h1', 3,
-                'image/png', 'png', 'image', false, false, true, 1, 1);
-";
+                'image/png', 'png', 'image', false, false, true, 1, 1, NULL,
+                '[{"name":"Beach","confidence":90.0,"source":"x"}]');
+"#;
+
+async fn search_names<S: MetadataStore>(store: &S, text: &str) -> Vec<String> {
+    let query = ListQuery {
+        search: kura::model::search::SearchFilter::parse(text, Timestamp::now()).unwrap(),
+        ..ListQuery::default()
+    };
+    store
+        .list(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| match a {
+            ListedAsset::File(f) => f.name.as_str().to_owned(),
+            ListedAsset::Folder(f) => f.path.as_str().to_owned(),
+        })
+        .collect()
+}
 
 async fn assert_migrated_v2_rows<S: MetadataStore>(store: &S) {
     let file = store
@@ -947,6 +965,12 @@ async fn assert_migrated_v2_rows<S: MetadataStore>(store: &S) {
             .await
             .unwrap()
             .is_some()
+    );
+    // Migration 4: the words of tags written before it are filled in when the store opens.
+    assert_eq!(search_names(store, "tags HAS \"summ\"").await, ["a.png"]);
+    assert_eq!(
+        search_names(store, "tags HAS \"beach\"").await,
+        ["root.png"]
     );
     // The migrated schema takes new uploads and renames.
     claim_and_commit(store, upload("/old", "b.png", &hash(7), false))
