@@ -64,10 +64,6 @@ def ms(iso: str) -> int:
     return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
 
 
-def now_ms() -> int:
-    return ms(datetime.now(timezone.utc).isoformat())
-
-
 def iso_ms(ms_value: int) -> str:
     dt = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms_value)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
@@ -308,7 +304,7 @@ def lib(server, client) -> Library:
     assert v2["versionInfo"]["name"] == "Version 2"
 
     # every createdAt/updatedAt so far, then a pause, then two updates (for updatedAt cases)
-    before = [i for i in raw_list(client, type="all")[0] + raw_list(client, type="file-version")[0]]
+    before = raw_list(client, type="all")[0] + raw_list(client, type="file-version")[0]
     t_before = iso_ms(max(max(ms(i["createdAt"]), ms(i["updatedAt"])) for i in before))
     time.sleep(0.05)
     client.files.update(apple["fileId"], tags=["fruit", "green"])
@@ -550,6 +546,12 @@ CASES = [
     ("size>1kb AND format=pdf", lambda a, v: a.size > 1024 and a.format == "pdf", "some"),
     ("  name  =  \"apple.png\"  ", lambda a, v: a.name == "apple.png", "some"),
     ("name = 'apple.png'", lambda a, v: False, "none"),  # single quotes are part of the bare word
+    ('"type" = "folder"', lambda a, v: a.kind == "folder", "some"),
+    # ---- the examples at the top of docs/search.md
+    ('tags IN ["sale", "summer"] AND createdAt > "7d"', lambda a, v: bool({"sale", "summer"} & set(a.tags)), "some"),
+    ('(size < "1mb" AND width > 500) OR name HAS "red dress"', lambda a, v: has([a.name], "red dress"), "some"),
+    ('path : "%(ROOT)s/sub" AND format NOT IN ["gif", "svg"] AND type = "file"',
+     lambda a, v: a.kind == "file" and in_tree(a.path, ROOT + "/sub"), "some"),
     ("tags = say OR tags = back", lambda a, v: False, "none"),
 ]
 
@@ -720,6 +722,14 @@ def test_other_sorts_order_by_creation(client, lib, other, direction):
 def test_sort_name_is_case_insensitive(client, lib):
     got = [i["name"] for i in search(client, scoped('name IN ["Banana.gif", "apple.png", "cherry.png"]'), sort="ASC_NAME")]
     assert got == ["apple.png", "Banana.gif", "cherry.png"]
+
+
+@pytest.mark.parametrize("sort", ["ASC_NAME", "DESC_NAME", "ASC_CREATED", "DESC_CREATED", "ASC_SIZE", "DESC_UPDATED"])
+def test_sort_agrees_with_plain_listing(client, lib, sort):
+    """Whatever order a collation gives, a search orders a folder's files as the listing does."""
+    plain, _ = raw_list(client, path=ROOT + "/sub/", sort=sort)
+    assert len(plain) >= 4
+    assert labels(search(client, f'path = "{ROOT}/sub"', sort=sort)) == labels(plain)
 
 
 PAGING_QUERIES = [
@@ -902,6 +912,37 @@ def test_errors_do_not_depend_on_other_params(server, lib):
     for extra in ({"path": ROOT + "/"}, {"sort": "ASC_NAME", "skip": "1", "limit": "2"}, {"type": "folder"}):
         r = http_get(server, {"searchQuery": 'size > "big"', **extra})
         assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'createdAt > "999999999y"',
+        'createdAt > "99999999999999999999d"',
+        'updatedAt < "100000m"',
+        'createdAt > "0d"',
+        'createdAt > "9999-12-31T23:59:59.999Z"',
+        'createdAt > "0001-01-01"',
+        "size > 99999999999999999999gb",
+        'size > "99999999999999999999"',
+        "width > 99999999999999999999",
+        "width > -1",
+        "height < 1.5",
+        'size = "1.5mb"',
+        'id = "not-an-id"',
+        'path = "/no/such/folder"',
+        'path : "../.."',
+        'name : ""',
+        'name = ""',
+        'tags = ""',
+        'format = ""',
+    ],
+)
+def test_extreme_values_never_500(server, lib, query):
+    r = http_get(server, {"searchQuery": scoped(query)})
+    assert r.status_code in (200, 400), f"{query!r}: {r.status_code} {r.text}"
+    if r.status_code == 400:
+        assert "column" in r.json()["message"], r.text
 
 
 def test_garbage_never_500(server, lib):
