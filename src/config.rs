@@ -32,6 +32,47 @@ pub enum Command {
     /// Copy this install (e.g. the embedded one) into PostgreSQL and/or S3, then verify it.
     /// Resumable: run it again after an interruption. Stop the server first.
     Migrate(MigrateArgs),
+    /// Developer tools: synthetic data for benchmarks.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill an empty install with a synthetic benchmark library (metadata only, no bytes).
+    ///
+    /// Generates N files with realistic folders, names, formats, dimensions, sizes, dates,
+    /// versions and Zipf-distributed tags, and writes them straight into the metadata store
+    /// (SQLite in the data dir, or PostgreSQL with --database-url) in large transactions.
+    /// Deterministic for a given --seed, --assets, --folders and --until.
+    ///
+    /// This is a synthetic benchmark library: no bytes are stored anywhere. Every version has
+    /// a blob row of its own, whose hash names nothing in the blob store and whose size is
+    /// only the made-up size of the version. Delivery, `kura check` (every blob is missing)
+    /// and `kura scrub` are not meaningful on it; listing and search are what it is for.
+    /// Refuses an install that already holds files or folders, and a data dir a server uses.
+    GenLibrary(GenLibraryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenLibraryArgs {
+    #[command(flatten)]
+    pub data: StorageArgs,
+    /// Number of files (each ~10 % also get 1–2 older versions).
+    #[arg(long)]
+    pub assets: u64,
+    /// Seed of the generator: the same seed gives the same library, ids included.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folders besides the root (default: assets / 500, between 20 and 2000).
+    #[arg(long)]
+    pub folders: Option<u32>,
+    /// End of the five-year span of creation times (a date or ISO 8601 time, UTC).
+    #[arg(long, default_value = crate::app::library_gen::DEFAULT_UNTIL)]
+    pub until: String,
+    /// Files generated and imported per chunk (one transaction per table and chunk).
+    #[arg(long, default_value_t = crate::app::library_gen::DEFAULT_CHUNK)]
+    pub chunk: usize,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -79,6 +120,10 @@ pub struct ServeArgs {
     /// records the job's progress, so a crashed job resumes after the last finished step.
     #[arg(long, env = "KURA_JOB_BATCH_SIZE", default_value_t = 1000)]
     pub job_batch_size: u32,
+    /// Answer `searchQuery` from an in-memory index built at startup and kept current from
+    /// the event log (0: from SQL only; slower on large libraries, no memory cost).
+    #[arg(long, env = "KURA_SEARCH_INDEX", value_parser = parse_flag, default_value = "true")]
+    pub search_index: bool,
     /// Allow uploads from URLs on loopback, private and link-local addresses.
     #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
     pub allow_private_urls: bool,

@@ -5,6 +5,7 @@ pub mod app;
 pub mod blobs;
 pub mod config;
 pub mod http;
+pub mod index;
 pub mod media;
 pub mod model;
 pub mod remote;

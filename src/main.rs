@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kura::config::{Cli, Command};
+use kura::config::{Cli, Command, DevCommand, GenLibraryArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -59,6 +59,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrate: done and verified");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dev(DevCommand::GenLibrary(args)) => {
+            gen_library(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check(args) => {
             let repair = args.repair;
             let report = kura::server::check(args).await?;
@@ -86,4 +90,62 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// `kura dev gen-library`: opens the metadata store the way the server does (PostgreSQL for a
+/// `postgres://` URL, else SQLite in the data dir), holding the data dir's lock so no server
+/// runs on it meanwhile, and fills it with a synthetic library.
+async fn gen_library(args: GenLibraryArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use kura::app::library_gen::{LibrarySpec, generate_library};
+    use kura::store::DynMetadataStore;
+
+    let until = kura::model::Timestamp::parse_iso8601(&args.until)
+        .with_context(|| format!("--until {:?} is not a date like 2026-12-01", args.until))?;
+    let root = &args.data.data_dir;
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("creating data directory {}", root.display()))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join("kura.lock"))
+        .with_context(|| format!("opening {}", root.join("kura.lock").display()))?;
+    if lock.try_lock().is_err() {
+        anyhow::bail!(
+            "another kura process is using the data directory {}",
+            root.display()
+        );
+    }
+    let url = args
+        .data
+        .database_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    let store: DynMetadataStore = match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            std::sync::Arc::new(kura::store::postgres::PostgresStore::open(url).await?)
+        }
+        Some(_) => anyhow::bail!("KURA_DATABASE_URL must start with postgres://"),
+        None => std::sync::Arc::new(
+            kura::store::sqlite::SqliteStore::open(&root.join("kura.db")).await?,
+        ),
+    };
+    let mut spec = LibrarySpec::new(args.assets, args.seed);
+    spec.folders = args.folders;
+    spec.until = until;
+    spec.chunk = args.chunk;
+    let report = generate_library(store.as_ref(), &spec, &|line: &str| eprintln!("{line}")).await?;
+    println!(
+        "gen-library: {} files ({} versions, {} blobs, {} tags on current versions) in {} folders, seed {}, in {:.1} s",
+        report.files,
+        report.versions,
+        report.blobs,
+        report.tags,
+        report.folders,
+        args.seed,
+        report.seconds
+    );
+    Ok(())
 }

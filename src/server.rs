@@ -175,6 +175,7 @@ impl DataDir {
         allow_private_urls: bool,
         job_lease: Duration,
         transfer_batch: u32,
+        search_index: bool,
     ) -> Result<Arc<App>, StartupError> {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
@@ -189,6 +190,7 @@ impl DataDir {
                 spool_dir: spool,
                 job_lease,
                 transfer_batch,
+                search_index,
             },
         ))
     }
@@ -277,6 +279,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             args.allow_private_urls,
             Duration::from_secs(args.job_lease_seconds.max(1)),
             args.job_batch_size.max(1),
+            args.search_index,
         )
         .await?;
 
@@ -295,6 +298,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     let background_node = node.clone();
     tokio::spawn(async move { background_app.run_background(&background_node).await });
     tracing::info!(%node, "background jobs enabled");
+    let index_app = app.clone();
+    tokio::spawn(async move { index_app.run_search_index().await });
 
     println!("kura listening on http://{bound}");
     println!(
@@ -339,6 +344,7 @@ pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
+            false,
         )
         .await?;
     Ok(app.check(args.repair).await?)
@@ -354,6 +360,7 @@ pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
+            false,
         )
         .await?;
     Ok(app.queue_scrub().await?)
@@ -369,6 +376,7 @@ pub async fn job(args: JobArgs) -> Result<Option<serde_json::Value>, StartupErro
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
+            false,
         )
         .await?;
     Ok(app.job(&args.id).await?.map(|job| {

@@ -39,6 +39,7 @@ async fn embedded_app_with(
             spool_dir: dir.join("tmp"),
             job_lease,
             transfer_batch,
+            search_index: false,
         },
     );
     (app, store)

@@ -94,6 +94,11 @@ impl App {
         _actor: &Principal,
         query: &ListQuery,
     ) -> Result<Vec<ListedAsset>, AppError> {
+        if let Some(index) = &self.search_index
+            && let Some(page) = index.search(query).await?
+        {
+            return Ok(self.store.listed_assets(&page).await?);
+        }
         Ok(self.store.list(query).await?)
     }
 

@@ -6,6 +6,7 @@ pub mod files;
 pub mod folders;
 pub mod integrity;
 pub mod jobs;
+pub mod library_gen;
 pub mod migrate;
 pub mod purge;
 pub mod upload;
@@ -87,6 +88,8 @@ pub struct AppSettings {
     pub job_lease: std::time::Duration,
     /// Files a folder job handles per step (one transaction each).
     pub transfer_batch: u32,
+    /// Answer `searchQuery` listings from the in-memory search index (else from SQL).
+    pub search_index: bool,
 }
 
 /// The application: every use case hangs off this, shared by all requests.
@@ -97,6 +100,7 @@ pub struct App {
     pub(crate) settings: AppSettings,
     /// Wakes this node's job loop when a request queues a job.
     pub(crate) job_queued: tokio::sync::Notify,
+    pub(crate) search_index: Option<Arc<crate::index::SearchIndex>>,
 }
 
 impl App {
@@ -106,17 +110,48 @@ impl App {
         fetcher: RemoteFetcher,
         settings: AppSettings,
     ) -> Arc<Self> {
+        let search_index = settings
+            .search_index
+            .then(|| crate::index::SearchIndex::new(store.clone()));
         Arc::new(App {
             store,
             blobs,
             fetcher,
             settings,
             job_queued: tokio::sync::Notify::new(),
+            search_index,
         })
     }
 
     pub fn settings(&self) -> &AppSettings {
         &self.settings
+    }
+
+    /// Builds the search index, then keeps it current between searches (a search catches up
+    /// by itself too; this keeps that catch-up short after a burst of writes elsewhere).
+    pub async fn run_search_index(&self) {
+        let Some(index) = &self.search_index else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        match index.build().await {
+            Ok(stats) => tracing::info!(
+                rows = stats.live,
+                millis = started.elapsed().as_millis() as u64,
+                "search index built"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "search index build failed; searching with SQL");
+                return;
+            }
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = index.catch_up().await {
+                tracing::warn!(error = %e, "search index catch-up failed; retrying");
+            }
+        }
     }
 
     /// `(database ok, storage ok)` for `/health`.

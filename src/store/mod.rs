@@ -11,6 +11,7 @@ pub mod transfer;
 
 use async_trait::async_trait;
 
+use crate::model::search::{IndexedFolder, IndexedVersion};
 use crate::model::{
     AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, FolderRecord, FolderTransfer,
     JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo, Principal, TagChange, Timestamp,
@@ -147,6 +148,10 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError>;
 
+    /// The folders (`true`) and file versions (`false`) with these ids, in this order; rows
+    /// that no longer exist are left out.
+    async fn listed_assets(&self, page: &[(bool, String)]) -> Result<Vec<ListedAsset>, StoreError>;
+
     /// Every version of a file, oldest first; empty when the file does not exist.
     async fn file_versions(&self, id: &AssetId) -> Result<Vec<FileRecord>, StoreError>;
 
@@ -254,6 +259,36 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Number of events in the log (for tests and `kura check`).
     async fn event_count(&self) -> Result<u64, StoreError>;
 
+    /// The newest event's sequence number (0 for an empty log).
+    async fn latest_event_seq(&self) -> Result<i64, StoreError>;
+
+    /// Up to `limit` committed events after `seq`, in order. On PostgreSQL a transaction
+    /// still running may hold a lower number than one already visible: see
+    /// `in_flight_horizon`.
+    async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError>;
+
+    /// PostgreSQL's current snapshot as (xmin, xmax): every transaction numbered below xmin
+    /// has ended. A gap in event numbers seen while xmax was X is final once xmin ≥ X. None
+    /// where gaps cannot happen (SQLite commits in number order).
+    async fn in_flight_horizon(&self) -> Result<Option<(u64, u64)>, StoreError>;
+
+    /// Every file version (current or not) with its file's name and folder, by version id
+    /// after `after`; for building a search index.
+    async fn indexed_versions(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IndexedVersion>, StoreError>;
+
+    /// Every version of these files (none for a file that no longer exists).
+    async fn indexed_versions_of(
+        &self,
+        files: &[String],
+    ) -> Result<Vec<IndexedVersion>, StoreError>;
+
+    /// Every folder, the root included.
+    async fn indexed_folders(&self) -> Result<Vec<IndexedFolder>, StoreError>;
+
     /// Queues a job under a caller-chosen id; returns false (and changes nothing) when a job
     /// with that id exists, so nodes can schedule the same periodic job without duplicates.
     async fn enqueue_job(
@@ -352,6 +387,15 @@ pub enum Cell {
     Int(i64),
     Text(String),
     Bool(bool),
+}
+
+/// One entry of the event log, as a search index reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub seq: i64,
+    pub kind: String,
+    /// A file id for `file.*` and `file-version.*` events, a folder id for `folder.*`.
+    pub subject: String,
 }
 
 /// Convenience used by the application layer.

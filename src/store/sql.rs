@@ -218,6 +218,9 @@ pub struct Dialect {
     pub identity_insert: &'static str,
     /// Run after importing events, so new events continue after the copied ones.
     pub after_events_import: Option<&'static str>,
+    /// Reads the snapshot's `xmin` and `xmax` as integers, where event numbers can commit out
+    /// of order.
+    pub snapshot_horizon: Option<&'static str>,
 }
 
 pub const SQLITE: Dialect = Dialect {
@@ -233,6 +236,7 @@ pub const SQLITE: Dialect = Dialect {
     max_args: 32_766,
     identity_insert: "",
     after_events_import: None,
+    snapshot_horizon: None,
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -250,6 +254,10 @@ pub const POSTGRES: Dialect = Dialect {
     after_events_import: Some(
         "SELECT setval(pg_get_serial_sequence('events', 'seq'),
                        GREATEST((SELECT MAX(seq) FROM events), 1))",
+    ),
+    snapshot_horizon: Some(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax",
     ),
 };
 

@@ -79,3 +79,36 @@ pub fn indexed_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
     }
     out
 }
+
+/// What a search index keeps of one file version, as the store reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedVersion {
+    pub file_id: String,
+    pub version_id: String,
+    /// Whether this is the file's current version (a `file` row) or an older one.
+    pub current: bool,
+    pub folder_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub size: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub format: String,
+    pub file_type: crate::model::FileKind,
+    pub private: bool,
+    pub published: bool,
+    pub transparency: bool,
+    /// Tags and AI tag names.
+    pub tags: Vec<String>,
+}
+
+/// What a search index keeps of one folder (the root included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedFolder {
+    pub id: String,
+    pub path: crate::model::FolderPath,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 mod folder_transfer;
+mod search_feed;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -21,9 +22,10 @@ use super::sql::{
     job_from_row, job_outcome_columns, q, tags_json,
 };
 use super::{
-    BlobReferences, Cell, DeletedFiles, JobFence, MAX_VERSIONS, MetadataStore, NewUpload,
-    PurgeRecord, StoreError, Table, VersionDeletion, event,
+    BlobReferences, Cell, DeletedFiles, JobFence, LoggedEvent, MAX_VERSIONS, MetadataStore,
+    NewUpload, PurgeRecord, StoreError, Table, VersionDeletion, event,
 };
+use crate::model::search::{IndexedFolder, IndexedVersion};
 use crate::model::{
     AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, FolderRecord, FolderTransfer,
     JobOutcome, JobRecord, ListQuery, ListedAsset, Principal, TagChange, Timestamp, VersionRecord,
@@ -903,24 +905,28 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ListedAsset>, StoreError> {
-        let page: Vec<(String, String)> = match sql::list_page_query(query, E::dialect()) {
+        let page: Vec<(bool, String)> = match sql::list_page_query(query, E::dialect()) {
             Some(st) => self
                 .engine
                 .read(&st)
                 .await?
                 .iter()
-                .map(|r| Ok((r.text("kind")?, r.text("id")?)))
+                .map(|r| Ok((r.text("kind")? == "folder", r.text("id")?)))
                 .collect::<Result<_, StoreError>>()?,
             None => Vec::new(),
         };
+        self.listed_assets(&page).await
+    }
+
+    async fn listed_assets(&self, page: &[(bool, String)]) -> Result<Vec<ListedAsset>, StoreError> {
         let folder_ids: Vec<&str> = page
             .iter()
-            .filter(|(kind, _)| kind == "folder")
+            .filter(|(folder, _)| *folder)
             .map(|(_, id)| id.as_str())
             .collect();
         let version_ids: Vec<&str> = page
             .iter()
-            .filter(|(kind, _)| kind != "folder")
+            .filter(|(folder, _)| !*folder)
             .map(|(_, id)| id.as_str())
             .collect();
         let mut folders = HashMap::new();
@@ -947,12 +953,12 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         }
         // In page order; a row deleted between the two queries is simply not listed.
         Ok(page
-            .into_iter()
-            .filter_map(|(kind, id)| {
-                if kind == "folder" {
-                    folders.remove(&id).map(ListedAsset::Folder)
+            .iter()
+            .filter_map(|(folder, id)| {
+                if *folder {
+                    folders.remove(id).map(ListedAsset::Folder)
                 } else {
-                    files.remove(&id).map(|f| ListedAsset::File(Box::new(f)))
+                    files.remove(id).map(|f| ListedAsset::File(Box::new(f)))
                 }
             })
             .collect())
@@ -1388,6 +1394,44 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
 
     async fn event_count(&self) -> Result<u64, StoreError> {
         self.count_rows(Table::Events).await
+    }
+
+    async fn latest_event_seq(&self) -> Result<i64, StoreError> {
+        self.feed_latest_seq().await
+    }
+
+    async fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.feed_events(seq, limit).await
+    }
+
+    async fn in_flight_horizon(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let Some(query) = E::dialect().snapshot_horizon else {
+            return Ok(None);
+        };
+        let rows = self.engine.read(&q(query)).await?;
+        match rows.first() {
+            Some(row) => Ok(Some((row.int("xmin")? as u64, row.int("xmax")? as u64))),
+            None => Ok(None),
+        }
+    }
+
+    async fn indexed_versions(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IndexedVersion>, StoreError> {
+        self.feed_versions(after, limit).await
+    }
+
+    async fn indexed_versions_of(
+        &self,
+        files: &[String],
+    ) -> Result<Vec<IndexedVersion>, StoreError> {
+        self.feed_versions_of(files).await
+    }
+
+    async fn indexed_folders(&self) -> Result<Vec<IndexedFolder>, StoreError> {
+        self.feed_folders().await
     }
 
     async fn enqueue_job(

@@ -1,0 +1,133 @@
+//! A fixed-size bit set over row ordinals: what a filter evaluates to.
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bits {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Bits {
+    pub fn empty(len: usize) -> Self {
+        Bits {
+            words: vec![0; len.div_ceil(64)],
+            len,
+        }
+    }
+
+    pub fn full(len: usize) -> Self {
+        let mut bits = Bits {
+            words: vec![u64::MAX; len.div_ceil(64)],
+            len,
+        };
+        bits.clear_tail();
+        bits
+    }
+
+    pub fn from_ordinals(len: usize, ordinals: &[u32]) -> Self {
+        let mut bits = Bits::empty(len);
+        bits.set_all(ordinals);
+        bits
+    }
+
+    fn clear_tail(&mut self) {
+        let extra = self.words.len() * 64 - self.len;
+        if extra > 0
+            && let Some(last) = self.words.last_mut()
+        {
+            *last &= u64::MAX >> extra;
+        }
+    }
+
+    /// Grows to `len` bits, the new ones clear.
+    pub fn grow(&mut self, len: usize) {
+        if len > self.len {
+            self.words.resize(len.div_ceil(64), 0);
+            self.len = len;
+        }
+    }
+
+    pub fn set(&mut self, i: u32) {
+        let i = i as usize;
+        if i < self.len {
+            self.words[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    pub fn clear(&mut self, i: u32) {
+        let i = i as usize;
+        if i < self.len {
+            self.words[i / 64] &= !(1 << (i % 64));
+        }
+    }
+
+    pub fn set_all(&mut self, ordinals: &[u32]) {
+        for &i in ordinals {
+            self.set(i);
+        }
+    }
+
+    pub fn get(&self, i: u32) -> bool {
+        let i = i as usize;
+        i < self.len && self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    pub fn and_with(&mut self, other: &Bits) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= b;
+        }
+    }
+
+    pub fn or_with(&mut self, other: &Bits) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+    }
+
+    pub fn invert(&mut self) {
+        for w in &mut self.words {
+            *w = !*w;
+        }
+        self.clear_tail();
+    }
+
+    pub fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &word)| {
+            let mut w = word;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let bit = w.trailing_zeros();
+                w &= w - 1;
+                Some((i * 64) as u32 + bit)
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_operations() {
+        let mut a = Bits::from_ordinals(130, &[0, 5, 64, 129]);
+        let b = Bits::from_ordinals(130, &[5, 129]);
+        assert_eq!(a.count(), 4);
+        a.and_with(&b);
+        assert_eq!(a.ones().collect::<Vec<_>>(), vec![5, 129]);
+        a.invert();
+        assert_eq!(a.count(), 128);
+        assert!(!a.get(5) && a.get(6) && !a.get(130));
+        let mut full = Bits::full(70);
+        assert_eq!(full.count(), 70);
+        full.grow(200);
+        assert_eq!(full.count(), 70);
+        full.set(199);
+        assert!(full.get(199));
+    }
+}

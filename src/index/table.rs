@@ -1,0 +1,404 @@
+//! The index's rows, column by column, with posting lists and sorted orders.
+//!
+//! Rows are append-only: changing a file appends its new rows and tombstones the old ones
+//! (`alive`), so posting lists only ever grow at the end and stay sorted. Sorted orders
+//! (`sorted`) cover the rows that existed at the last `reorder`; rows appended since form a
+//! small "delta" that queries sort on the fly. `compact` renumbers when tombstones pile up.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use super::bits::Bits;
+use crate::model::FileKind;
+use crate::model::search::{AssetKind, IndexedVersion, words};
+
+/// A 24-hex-digit id as 12 bytes; byte order equals the text's order.
+pub type Id = [u8; 12];
+
+pub fn parse_id(text: &str) -> Option<Id> {
+    let mut id = [0u8; 12];
+    hex::decode_to_slice(text, &mut id).ok()?;
+    Some(id)
+}
+
+pub fn format_id(id: &Id) -> String {
+    hex::encode(id)
+}
+
+/// A missing number (a PDF's width, a folder's size); sorts before every value.
+pub const ABSENT: i64 = i64::MIN;
+
+/// The fields rows can be sorted (and range-searched) by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Created,
+    Updated,
+    Width,
+    Height,
+    Size,
+}
+
+pub const SORT_KEYS: [SortKey; 6] = [
+    SortKey::Name,
+    SortKey::Created,
+    SortKey::Updated,
+    SortKey::Width,
+    SortKey::Height,
+    SortKey::Size,
+];
+
+impl SortKey {
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+pub const FLAG_PRIVATE: u8 = 1;
+pub const FLAG_PUBLISHED: u8 = 2;
+pub const FLAG_TRANSPARENCY: u8 = 4;
+
+/// One row as it goes in.
+pub struct NewRow<'a> {
+    pub kind: AssetKind,
+    pub asset: Id,
+    pub row: Id,
+    pub name: &'a str,
+    pub folder: u32,
+    pub created: i64,
+    pub updated: i64,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub format: Option<&'a str>,
+    pub file_type: Option<FileKind>,
+    pub flags: u8,
+    pub tags: &'a [String],
+}
+
+impl<'a> NewRow<'a> {
+    pub fn version(v: &'a IndexedVersion, folder: u32) -> Option<Self> {
+        Some(NewRow {
+            kind: if v.current {
+                AssetKind::File
+            } else {
+                AssetKind::FileVersion
+            },
+            asset: parse_id(&v.file_id)?,
+            row: parse_id(&v.version_id)?,
+            name: &v.name,
+            folder,
+            created: v.created_at,
+            updated: v.updated_at,
+            size: v.size,
+            width: v.width.unwrap_or(ABSENT),
+            height: v.height.unwrap_or(ABSENT),
+            format: Some(&v.format),
+            file_type: Some(v.file_type),
+            flags: (if v.private { FLAG_PRIVATE } else { 0 })
+                | (if v.published { FLAG_PUBLISHED } else { 0 })
+                | (if v.transparency { FLAG_TRANSPARENCY } else { 0 }),
+            tags: &v.tags,
+        })
+    }
+}
+
+fn kind_slot(kind: AssetKind) -> usize {
+    match kind {
+        AssetKind::File => 0,
+        AssetKind::FileVersion => 1,
+        AssetKind::Folder => 2,
+    }
+}
+
+fn kind_of_slot(slot: u8) -> AssetKind {
+    match slot {
+        0 => AssetKind::File,
+        1 => AssetKind::FileVersion,
+        _ => AssetKind::Folder,
+    }
+}
+
+const NO_FILE_TYPE: u8 = u8::MAX;
+const NO_FORMAT: u16 = u16::MAX;
+
+fn file_type_slot(kind: FileKind) -> usize {
+    match kind {
+        FileKind::Image => 0,
+        FileKind::NonImage => 1,
+    }
+}
+
+/// Compares names as `ASC_NAME` orders them: ASCII case-insensitively, byte by byte.
+pub fn compare_names(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+#[derive(Default)]
+pub struct Table {
+    kind: Vec<u8>,
+    pub asset: Vec<Id>,
+    pub row: Vec<Id>,
+    pub name: Vec<Box<str>>,
+    pub folder: Vec<u32>,
+    pub created: Vec<i64>,
+    pub updated: Vec<i64>,
+    pub size: Vec<i64>,
+    pub width: Vec<i64>,
+    pub height: Vec<i64>,
+    format: Vec<u16>,
+    file_type: Vec<u8>,
+    flags: Vec<u8>,
+    tags: Vec<Box<[u32]>>,
+    pub alive: Bits,
+    live: usize,
+
+    pub by_kind: [Vec<u32>; 3],
+    /// Live rows of each file (its current version and older ones) or folder.
+    pub by_asset: HashMap<Id, Vec<u32>>,
+    /// Rows in each folder slot (files, and folders by their parent).
+    pub by_folder: Vec<Vec<u32>>,
+    pub by_tag: Vec<Vec<u32>>,
+    pub tagged: Vec<u32>,
+    pub tag_words: BTreeMap<Box<str>, Vec<u32>>,
+    pub name_words: BTreeMap<Box<str>, Vec<u32>>,
+    pub by_format: Vec<Vec<u32>>,
+    pub by_file_type: [Vec<u32>; 2],
+    /// Rows whose flag is set: private, published, transparency.
+    pub flag_set: [Vec<u32>; 3],
+
+    tag_ids: HashMap<Box<str>, u32>,
+    tag_names: Vec<Box<str>>,
+    format_ids: HashMap<Box<str>, u16>,
+    format_names: Vec<Box<str>>,
+
+    /// Rows `0..base` in each `SortKey`'s order (ascending, ties by asset then row id).
+    pub base: usize,
+    sorted: [Vec<u32>; 6],
+}
+
+impl Table {
+    pub fn len(&self) -> usize {
+        self.kind.len()
+    }
+
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    pub fn kind(&self, row: u32) -> AssetKind {
+        kind_of_slot(self.kind[row as usize])
+    }
+
+    pub fn tag_id(&self, tag: &str) -> Option<u32> {
+        self.tag_ids.get(tag).copied()
+    }
+
+    pub fn format_id(&self, format: &str) -> Option<u16> {
+        self.format_ids.get(format).copied()
+    }
+
+    pub fn sorted(&self, key: SortKey) -> &[u32] {
+        &self.sorted[key.slot()]
+    }
+
+    pub fn number(&self, key: SortKey, row: u32) -> i64 {
+        let r = row as usize;
+        match key {
+            SortKey::Created => self.created[r],
+            SortKey::Updated => self.updated[r],
+            SortKey::Width => self.width[r],
+            SortKey::Height => self.height[r],
+            SortKey::Size => self.size[r],
+            SortKey::Name => ABSENT,
+        }
+    }
+
+    /// The order of `SortKey`: by the value, then asset id, then row id.
+    pub fn compare(&self, key: SortKey, a: u32, b: u32) -> Ordering {
+        let by_value = match key {
+            SortKey::Name => compare_names(&self.name[a as usize], &self.name[b as usize]),
+            _ => self.number(key, a).cmp(&self.number(key, b)),
+        };
+        by_value
+            .then_with(|| self.asset[a as usize].cmp(&self.asset[b as usize]))
+            .then_with(|| self.row[a as usize].cmp(&self.row[b as usize]))
+    }
+
+    pub fn push(&mut self, new: &NewRow<'_>) -> u32 {
+        let ordinal = self.kind.len() as u32;
+        let kind = kind_slot(new.kind);
+        self.kind.push(kind as u8);
+        self.asset.push(new.asset);
+        self.row.push(new.row);
+        self.name.push(new.name.into());
+        self.folder.push(new.folder);
+        self.created.push(new.created);
+        self.updated.push(new.updated);
+        self.size.push(new.size);
+        self.width.push(new.width);
+        self.height.push(new.height);
+        let format = match new.format {
+            Some(f) => {
+                let id = self.intern_format(f);
+                self.by_format[id as usize].push(ordinal);
+                id
+            }
+            None => NO_FORMAT,
+        };
+        self.format.push(format);
+        self.file_type.push(match new.file_type {
+            Some(k) => {
+                self.by_file_type[file_type_slot(k)].push(ordinal);
+                file_type_slot(k) as u8
+            }
+            None => NO_FILE_TYPE,
+        });
+        self.flags.push(new.flags);
+        for (bit, list) in [FLAG_PRIVATE, FLAG_PUBLISHED, FLAG_TRANSPARENCY]
+            .into_iter()
+            .zip(self.flag_set.iter_mut())
+        {
+            if new.flags & bit != 0 {
+                list.push(ordinal);
+            }
+        }
+        let mut tag_ids: Vec<u32> = new.tags.iter().map(|t| self.intern_tag(t)).collect();
+        tag_ids.sort_unstable();
+        tag_ids.dedup();
+        let mut seen_words: Vec<String> = Vec::new();
+        for &tag in &tag_ids {
+            self.by_tag[tag as usize].push(ordinal);
+            for word in words(&self.tag_names[tag as usize]) {
+                if !seen_words.contains(&word) {
+                    seen_words.push(word);
+                }
+            }
+        }
+        for word in seen_words {
+            push_posting(&mut self.tag_words, word, ordinal);
+        }
+        if !tag_ids.is_empty() {
+            self.tagged.push(ordinal);
+        }
+        self.tags.push(tag_ids.into_boxed_slice());
+        let mut name_words: Vec<String> = words(new.name).collect();
+        name_words.sort_unstable();
+        name_words.dedup();
+        for word in name_words {
+            push_posting(&mut self.name_words, word, ordinal);
+        }
+        self.by_kind[kind].push(ordinal);
+        self.by_asset.entry(new.asset).or_default().push(ordinal);
+        let folder = new.folder as usize;
+        if self.by_folder.len() <= folder {
+            self.by_folder.resize_with(folder + 1, Vec::new);
+        }
+        self.by_folder[folder].push(ordinal);
+        self.alive.grow(self.kind.len());
+        self.alive.set(ordinal);
+        self.live += 1;
+        ordinal
+    }
+
+    fn intern_tag(&mut self, tag: &str) -> u32 {
+        if let Some(&id) = self.tag_ids.get(tag) {
+            return id;
+        }
+        let id = self.tag_names.len() as u32;
+        self.tag_names.push(tag.into());
+        self.tag_ids.insert(tag.into(), id);
+        self.by_tag.push(Vec::new());
+        id
+    }
+
+    fn intern_format(&mut self, format: &str) -> u16 {
+        if let Some(&id) = self.format_ids.get(format) {
+            return id;
+        }
+        // Formats are a short list of short names; past u16 every new one shares the last.
+        let id = self.format_names.len().min(usize::from(NO_FORMAT) - 1) as u16;
+        if usize::from(id) == self.format_names.len() {
+            self.format_names.push(format.into());
+            self.by_format.push(Vec::new());
+        }
+        self.format_ids.insert(format.into(), id);
+        id
+    }
+
+    /// Tombstones every live row of an asset.
+    pub fn remove_asset(&mut self, asset: &Id) {
+        if let Some(rows) = self.by_asset.remove(asset) {
+            for row in rows {
+                if self.alive.get(row) {
+                    self.alive.clear(row);
+                    self.live -= 1;
+                }
+            }
+        }
+    }
+
+    /// Sorts every live row into each `SortKey`'s order; rows appended later are the delta.
+    pub fn reorder(&mut self) {
+        let live: Vec<u32> = self.alive.ones().collect();
+        for key in SORT_KEYS {
+            let mut order = live.clone();
+            order.sort_unstable_by(|&a, &b| self.compare(key, a, b));
+            self.sorted[key.slot()] = order;
+        }
+        self.base = self.len();
+    }
+
+    /// Rows appended since the last `reorder`.
+    pub fn delta(&self) -> std::ops::Range<u32> {
+        self.base as u32..self.len() as u32
+    }
+
+    /// A copy holding only the live rows, renumbered, and sorted.
+    pub fn compacted(&self) -> Table {
+        let mut fresh = Table::default();
+        for row in self.alive.ones() {
+            let r = row as usize;
+            let tags: Vec<String> = self.tags[r]
+                .iter()
+                .map(|&t| self.tag_names[t as usize].to_string())
+                .collect();
+            let format = (self.format[r] != NO_FORMAT)
+                .then(|| self.format_names[self.format[r] as usize].as_ref());
+            let file_type = match self.file_type[r] {
+                0 => Some(FileKind::Image),
+                1 => Some(FileKind::NonImage),
+                _ => None,
+            };
+            fresh.push(&NewRow {
+                kind: self.kind(row),
+                asset: self.asset[r],
+                row: self.row[r],
+                name: &self.name[r],
+                folder: self.folder[r],
+                created: self.created[r],
+                updated: self.updated[r],
+                size: self.size[r],
+                width: self.width[r],
+                height: self.height[r],
+                format,
+                file_type,
+                flags: self.flags[r],
+                tags: &tags,
+            });
+        }
+        fresh.reorder();
+        fresh
+    }
+}
+
+fn push_posting(map: &mut BTreeMap<Box<str>, Vec<u32>>, word: String, ordinal: u32) {
+    match map.get_mut(word.as_str()) {
+        Some(list) => list.push(ordinal),
+        None => {
+            map.insert(word.into_boxed_str(), vec![ordinal]);
+        }
+    }
+}
