@@ -92,6 +92,13 @@ pub struct AppSettings {
     pub search_index: bool,
 }
 
+/// Whether searches are answered from the in-memory index, for `/health`.
+pub enum SearchIndexState {
+    Off,
+    Building,
+    Ready(crate::index::IndexStats),
+}
+
 /// The application: every use case hangs off this, shared by all requests.
 pub struct App {
     pub(crate) store: DynMetadataStore,
@@ -125,6 +132,15 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.settings
+    }
+
+    pub fn search_index_stats(&self) -> SearchIndexState {
+        match &self.search_index {
+            None => SearchIndexState::Off,
+            Some(index) => index
+                .stats()
+                .map_or(SearchIndexState::Building, SearchIndexState::Ready),
+        }
     }
 
     /// Builds the search index, then keeps it current between searches (a search catches up

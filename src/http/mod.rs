@@ -95,12 +95,19 @@ async fn request_id(mut response: Response) -> Response {
     response
 }
 
+use crate::app::SearchIndexState;
+
 async fn health(State(state): State<AppState>) -> Response {
     let (database, storage) = state.app.health().await;
     let body = Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "database": if database { "ok" } else { "unavailable" },
         "storage": if storage { "ok" } else { "unavailable" },
+        "searchIndex": match state.app.search_index_stats() {
+            SearchIndexState::Off => json!("off"),
+            SearchIndexState::Building => json!("building"),
+            SearchIndexState::Ready(stats) => json!({ "rows": stats.live, "eventSeq": stats.seq }),
+        },
     }));
     if database && storage {
         body.into_response()

@@ -141,3 +141,62 @@ def test_a_job_whose_node_dies_is_finished_by_another_exactly_once(tmp_path):
         assert job["result"] == {"checked": count, "damaged": [], "missing": []}
     finally:
         b.stop()
+
+
+def wait_for_search_index(node: KuraServer, timeout: float = 30) -> dict:
+    """Until /health says the node's search index is built (searches before it use SQL)."""
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = httpx.get(node.url + "/health", timeout=5).json().get("searchIndex")
+        if isinstance(state, dict):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"search index of {node.url} not built after {timeout}s")
+
+
+def test_each_nodes_search_index_sees_writes_from_both(nodes):
+    # Concurrent writers on two nodes commit events out of number order on PostgreSQL; each
+    # node's index must still see every write that returned before its search was sent.
+    a, b = nodes
+    wait_for_search_index(a)
+    wait_for_search_index(b)
+    ca, cb = a.client(), b.client()
+    tag = "n" + os.urandom(4).hex()
+    query = f'tags IN ["{tag}"]'
+
+    def upload(i: int) -> str:
+        client = ca if i % 2 else cb
+        return client.files.upload(
+            file=unique_png(),
+            file_name=f"n{i}.png",
+            folder=f"/search-nodes-{tag}",
+            tags=[tag],
+            use_unique_file_name=False,
+        ).file_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(upload, range(60)))
+    assert len(ids) == 60
+    for client in (ca, cb):
+        assert {f.file_id for f in client.assets.list(search_query=query)} == ids
+
+    changed, deleted = sorted(ids)[:2]
+    cb.files.update(changed, tags=["elsewhere"])
+    assert changed not in {f.file_id for f in ca.assets.list(search_query=query)}
+    assert [f.file_id for f in ca.assets.list(search_query='tags IN ["elsewhere"]')] == [changed]
+    ca.files.delete(deleted)
+    assert {f.file_id for f in cb.assets.list(search_query=query)} == ids - {changed, deleted}
+
+    # A folder renamed through a job on one node is found under its new path on the other.
+    job = ca.folders.rename(folder_path=f"/search-nodes-{tag}", new_folder_name=f"renamed-{tag}")
+    for _ in range(200):
+        if ca.folders.job.get(job.job_id).status == "Completed":
+            break
+        time.sleep(0.05)
+    found = cb.assets.list(search_query=f'path : "/renamed-{tag}" AND {query}')
+    assert {f.file_id for f in found} == ids - {changed, deleted}
+    assert all(f.file_path.startswith(f"/renamed-{tag}/") for f in found)
+    state = wait_for_search_index(b)
+    assert state["rows"] >= 58
