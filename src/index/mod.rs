@@ -32,8 +32,30 @@ use crate::store::{DynMetadataStore, LoggedEvent, StoreError, event};
 const BUILD_BATCH: u32 = 20_000;
 /// Events read per round trip while catching up.
 const EVENT_BATCH: u32 = 5_000;
-/// Rows appended since the last sort before the sorted orders are rebuilt.
-const DELTA_LIMIT: usize = 50_000;
+
+/// Thresholds that trade memory and rebuild pauses against per-query work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexTuning {
+    /// Up to this many hits, a page is cut by sorting the hits; above, by walking the sort
+    /// order.
+    pub sort_hits_below: usize,
+    /// Rows appended since the last sort before the sorted orders are rebuilt (at least; 5 %
+    /// of the live rows when that is more).
+    pub delta_limit: usize,
+    /// How many of the rows loaded at build go into the sorted orders (the rest start as the
+    /// delta). All of them normally; tests sort fewer to exercise the merge of both.
+    pub build_sorted: usize,
+}
+
+impl Default for IndexTuning {
+    fn default() -> Self {
+        IndexTuning {
+            sort_hits_below: 4096,
+            delta_limit: 50_000,
+            build_sorted: usize::MAX,
+        }
+    }
+}
 
 struct State {
     table: Table,
@@ -48,6 +70,7 @@ struct State {
 
 pub struct SearchIndex {
     store: DynMetadataStore,
+    tuning: IndexTuning,
     state: RwLock<Option<State>>,
     catching_up: tokio::sync::Mutex<()>,
 }
@@ -62,8 +85,13 @@ pub struct IndexStats {
 
 impl SearchIndex {
     pub fn new(store: DynMetadataStore) -> Arc<Self> {
+        Self::tuned(store, IndexTuning::default())
+    }
+
+    pub fn tuned(store: DynMetadataStore, tuning: IndexTuning) -> Arc<Self> {
         Arc::new(SearchIndex {
             store,
+            tuning,
             state: RwLock::new(None),
             catching_up: tokio::sync::Mutex::new(()),
         })
@@ -100,7 +128,7 @@ impl SearchIndex {
                 push_version_row(&mut table, &folders, version);
             }
         }
-        table.reorder();
+        table.reorder_first(self.tuning.build_sorted);
         let state = State {
             table,
             folders,
@@ -137,7 +165,7 @@ impl SearchIndex {
             folders: &state.folders,
         };
         let hits = evaluator.hits(search, query);
-        let rows = query::page(&state.table, &hits, query);
+        let rows = query::page(&state.table, &hits, query, self.tuning.sort_hits_below);
         Ok(Some(
             rows.into_iter()
                 .map(|r| {
@@ -267,7 +295,7 @@ impl SearchIndex {
             let s = state.seq;
             state.applied.retain(|&e| e > s);
             let table = &mut state.table;
-            if table.len() - table.base > DELTA_LIMIT.max(table.live() / 20) {
+            if table.len() - table.base > self.tuning.delta_limit.max(table.live() / 20) {
                 if table.len() - table.live() > table.live() {
                     *table = table.compacted();
                 } else {

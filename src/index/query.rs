@@ -16,9 +16,6 @@ use crate::model::search::{
 };
 use crate::model::{FileKind, FileTypeFilter, ListQuery, SortField, SortOrder};
 
-/// Hit counts up to which sorting the hits beats walking a sorted order.
-const SORT_HITS_BELOW: usize = 4096;
-
 pub struct Evaluator<'a> {
     pub table: &'a Table,
     pub folders: &'a Folders,
@@ -301,7 +298,7 @@ pub fn sort_key(field: SortField) -> SortKey {
 }
 
 /// The `skip..skip+limit` slice of the hits in the query's order.
-pub fn page(table: &Table, hits: &Bits, query: &ListQuery) -> Vec<u32> {
+pub fn page(table: &Table, hits: &Bits, query: &ListQuery, sort_hits_below: usize) -> Vec<u32> {
     let (field, order) = query.sort;
     let key = sort_key(field);
     let skip = usize::try_from(query.skip).unwrap_or(usize::MAX);
@@ -317,7 +314,7 @@ pub fn page(table: &Table, hits: &Bits, query: &ListQuery) -> Vec<u32> {
     if count <= skip {
         return Vec::new();
     }
-    let ordered: Vec<u32> = if count <= SORT_HITS_BELOW {
+    let ordered: Vec<u32> = if count <= sort_hits_below {
         let mut all: Vec<u32> = hits.ones().collect();
         all.sort_unstable_by(|&a, &b| directed(a, b));
         all.truncate(need);

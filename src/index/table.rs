@@ -342,13 +342,23 @@ impl Table {
 
     /// Sorts every live row into each `SortKey`'s order; rows appended later are the delta.
     pub fn reorder(&mut self) {
-        let live: Vec<u32> = self.alive.ones().collect();
+        self.reorder_first(usize::MAX);
+    }
+
+    /// `reorder`, but only rows numbered below `rows`; the others stay in the delta.
+    pub fn reorder_first(&mut self, rows: usize) {
+        let base = rows.min(self.len());
+        let live: Vec<u32> = self
+            .alive
+            .ones()
+            .take_while(|&r| (r as usize) < base)
+            .collect();
         for key in SORT_KEYS {
             let mut order = live.clone();
             order.sort_unstable_by(|&a, &b| self.compare(key, a, b));
             self.sorted[key.slot()] = order;
         }
-        self.base = self.len();
+        self.base = base;
     }
 
     /// Rows appended since the last `reorder`.
