@@ -143,15 +143,13 @@ impl SearchIndex {
             .ok_or_else(|| StoreError::Corrupt("search index vanished".into()))
     }
 
-    /// The page a listing with a `searchQuery` answers — `(is_folder, row id)` in order — or
-    /// None while the index is not built.
+    /// The page a listing answers — `(is_folder, row id)` in order — or None while the index
+    /// is not built.
     pub async fn search(
         &self,
         query: &ListQuery,
     ) -> Result<Option<Vec<(bool, String)>>, StoreError> {
-        let Some(search) = &query.search else {
-            return Ok(None);
-        };
+        let search = query.effective_search();
         if self.state.read().map_err(poisoned)?.is_none() {
             return Ok(None);
         }
@@ -164,7 +162,7 @@ impl SearchIndex {
             table: &state.table,
             folders: &state.folders,
         };
-        let hits = evaluator.hits(search, query);
+        let hits = evaluator.hits(&search, query);
         let rows = query::page(&state.table, &hits, query, self.tuning.sort_hits_below);
         Ok(Some(
             rows.into_iter()

@@ -1,6 +1,6 @@
 //! How a listing is asked for: the typed form of `GET /v1/files`' query parameters.
 
-use super::search::SearchFilter;
+use super::search::{AssetKind, Filter, SearchFilter, Test};
 use super::{FileKind, FolderPath};
 
 /// Largest page a listing returns, and the default page size (ImageKit's).
@@ -95,6 +95,34 @@ pub struct ListQuery {
     /// A `searchQuery`: replaces `asset_type`, `tags` and `name`; `folder` and `file_type`
     /// still apply.
     pub search: Option<SearchFilter>,
+}
+
+impl ListQuery {
+    /// What this listing selects, as a search: the `searchQuery` when there is one, else the
+    /// plain parameters — `type`, `tags` (any of them, as `tags IN […]`) and `name` (exactly)
+    /// — said in the same terms, so that one evaluator serves both.
+    pub fn effective_search(&self) -> SearchFilter {
+        if let Some(search) = &self.search {
+            return search.clone();
+        }
+        let kinds = match self.asset_type {
+            AssetTypeFilter::File => vec![AssetKind::File],
+            AssetTypeFilter::FileVersion => vec![AssetKind::FileVersion],
+            AssetTypeFilter::Folder => vec![AssetKind::Folder],
+            AssetTypeFilter::All => vec![AssetKind::File, AssetKind::Folder],
+        };
+        let mut tests = Vec::new();
+        if let Some(tags) = &self.tags {
+            tests.push(Filter::Test(Test::TagsAny(tags.clone())));
+        }
+        if let Some(name) = &self.name {
+            tests.push(Filter::Test(Test::NameIn(vec![name.clone()])));
+        }
+        SearchFilter {
+            filter: Filter::And(tests),
+            kinds,
+        }
+    }
 }
 
 impl Default for ListQuery {

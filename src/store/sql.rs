@@ -6,9 +6,8 @@ use serde_json::Value;
 
 use super::{Cell, StoreError, Table};
 use crate::model::{
-    AiTag, AssetId, AssetTypeFilter, FileAttributes, FileKind, FileName, FileRecord,
-    FileTypeFilter, FolderPath, FolderRecord, JobOutcome, JobRecord, JobState, ListQuery,
-    MediaInfo, Timestamp, VersionRecord,
+    AiTag, AssetId, FileAttributes, FileKind, FileName, FileRecord, FolderPath, FolderRecord,
+    JobOutcome, JobRecord, JobState, ListQuery, MediaInfo, Timestamp, VersionRecord,
 };
 
 /// One bound value. NULLs carry their column type because PostgreSQL types every parameter.
@@ -396,73 +395,11 @@ pub fn tags_json(tags: &Option<Vec<String>>) -> Option<String> {
     tags.as_ref().map(|t| Value::from(t.clone()).to_string())
 }
 
-/// The query for the ordered page of (kind, id) a listing returns; `None` when nothing can match. Folders and files (or versions) are
-/// projected onto common sort columns and merged in SQL, so `type=all` pages correctly.
+/// The query for the ordered page of (kind, id) a listing returns; `None` when nothing can
+/// match. Folders and files (or versions) are projected onto common sort columns and merged in
+/// SQL, so `type=all` pages correctly.
 pub fn list_page_query(query: &ListQuery, dialect: &Dialect) -> Option<Statement> {
-    if let Some(search) = &query.search {
-        return super::search_sql::search_page_query(search, query, dialect);
-    }
-    let want_folders = matches!(
-        query.asset_type,
-        AssetTypeFilter::Folder | AssetTypeFilter::All
-    ) && query.tags.is_none();
-    let want_files = !matches!(query.asset_type, AssetTypeFilter::Folder);
-    let mut qb = Statement::new("SELECT kind, id FROM (");
-    let mut branches = 0;
-    if want_folders {
-        qb.push(
-            "SELECT 'folder' AS kind, id, id AS asset_id, name, created_at, updated_at,
-                    NULL AS width, NULL AS height, NULL AS size FROM folders WHERE path <> '/'",
-        );
-        if let Some(folder) = &query.folder {
-            qb.push(" AND parent_path = ")
-                .bind(folder.as_str().to_owned());
-        }
-        if let Some(name) = &query.name {
-            qb.push(" AND name = ").bind(name.clone());
-        }
-        branches += 1;
-    }
-    if want_files {
-        if branches > 0 {
-            qb.push(" UNION ALL ");
-        }
-        let versions = matches!(query.asset_type, AssetTypeFilter::FileVersion);
-        qb.push(
-            "SELECT 'file' AS kind, v.id AS id, f.id AS asset_id, f.name AS name,
-                    v.created_at AS created_at,
-                    v.updated_at AS updated_at, v.width AS width, v.height AS height,
-                    v.size AS size
-             FROM files f JOIN folders d ON d.id = f.folder_id
-             JOIN file_versions v ON v.file_id = f.id WHERE ",
-        );
-        qb.push(if versions {
-            "v.id <> f.current_version_id"
-        } else {
-            "v.id = f.current_version_id"
-        });
-        if let Some(folder) = &query.folder {
-            qb.push(" AND d.path = ").bind(folder.as_str().to_owned());
-        }
-        if let FileTypeFilter::Only(kind) = query.file_type {
-            qb.push(" AND v.file_type = ")
-                .bind(kind.as_str().to_owned());
-        }
-        if let Some(name) = &query.name {
-            qb.push(" AND f.name = ").bind(name.clone());
-        }
-        if let Some(tags) = &query.tags {
-            qb.push(" AND ").push(dialect.tags_any_of);
-            qb.bind_list(tags).push("))");
-        }
-        branches += 1;
-    }
-    if branches == 0 {
-        return None;
-    }
-    qb.push(") AS page");
-    super::search_sql::push_order(&mut qb, query, dialect);
-    Some(qb)
+    super::search_sql::search_page_query(&query.effective_search(), query, dialect)
 }
 
 pub const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, lease_owner, \
