@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use kura::index::{IndexTuning, SearchIndex};
 use kura::model::search::reference::{self, SearchRecord};
-use kura::model::search::{AssetKind, SearchFilter};
+use kura::model::search::{AssetKind, NameMatch, SearchFilter};
 use kura::model::{
     AssetTypeFilter, FileKind, FileTypeFilter, FolderPath, ListQuery, ListedAsset, SortField,
     SortOrder, Timestamp,
@@ -1181,6 +1181,26 @@ fn random_list_query(rng: &mut Rng, library: &Library) -> ListQuery {
     ]);
     let tags = rng.chance(10).then(|| vec!["sale".to_owned()]);
     let name = rng.chance(10).then(|| "red.png".to_owned());
+    // Kura's name search box: a piece of some file's name, in any case.
+    let name_match = if rng.chance(20) {
+        let file = rng.pick(&library.files);
+        let chars: Vec<char> = file.name.chars().collect();
+        let start = rng.range(0, chars.len() - 1);
+        let end = rng.range(start, chars.len());
+        let piece: String = chars[start..end].iter().collect();
+        let piece = if rng.chance(50) {
+            piece.to_uppercase()
+        } else {
+            piece
+        };
+        Some(if rng.chance(50) {
+            NameMatch::contains(&piece)
+        } else {
+            NameMatch::prefix(&chars[..end].iter().collect::<String>())
+        })
+    } else {
+        None
+    };
     ListQuery {
         asset_type,
         folder,
@@ -1191,6 +1211,7 @@ fn random_list_query(rng: &mut Rng, library: &Library) -> ListQuery {
         skip,
         limit,
         search: None,
+        name_match,
     }
 }
 
@@ -1384,7 +1405,7 @@ async fn check_library(
         let Case { text, mut query } = make_case(library, case);
         let search = parse(&text);
         query.search = Some(search.clone());
-        let expected = reference_rows(library, &search, &query);
+        let expected = reference_rows(library, &query.effective_search(), &query);
         let actual = store_rows(store, index, &query).await;
         stats.cases += 1;
         stats.nonempty += usize::from(!expected.is_empty());
@@ -1432,7 +1453,7 @@ async fn check_paging(
         query.skip = 0;
         query.limit = 1000;
         let full = store_rows(store, index, &query).await;
-        let expected = reference_rows(library, &search, &query);
+        let expected = reference_rows(library, &query.effective_search(), &query);
         if full != expected {
             let checked = Checked {
                 engine,

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::wire::{file_json, listed_json};
 use crate::app::upload::{validate_custom_coordinates, validate_description, validate_tags};
 use crate::model::list::{MAX_LIST_LIMIT, parse_sort};
-use crate::model::search::SearchFilter;
+use crate::model::search::{NameMatch, SearchFilter};
 use crate::model::{
     AiTagRemoval, AssetTypeFilter, AttributeUpdate, FileKind, FileTypeFilter, FolderPath,
     ListQuery, PublishChange, TagChange, Timestamp,
@@ -251,6 +251,9 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
                 query.tags = (!tags.is_empty()).then_some(tags);
             }
             "name" => query.name = Some(value),
+            // Kura's extensions for name search boxes; ImageKit clients never send them.
+            "namePrefix" => query.name_match = Some(NameMatch::prefix(&value)),
+            "nameContains" => query.name_match = Some(NameMatch::contains(&value)),
             // Relative dates ("7d") count back from the moment the request arrived.
             "searchQuery" => {
                 query.search = SearchFilter::parse(&value, Timestamp::now())

@@ -12,7 +12,7 @@ use super::folders::Folders;
 use super::table::{ABSENT, SortKey, Table};
 use super::table::{compare_names, parse_id};
 use crate::model::search::{
-    AssetKind, Comparison, Filter, FlagField, NumericField, SearchFilter, Test, Words,
+    AssetKind, Comparison, Filter, FlagField, NameMatch, NumericField, SearchFilter, Test, Words,
 };
 use crate::model::{FileKind, FileTypeFilter, ListQuery, SortField, SortOrder};
 
@@ -126,6 +126,16 @@ impl Evaluator<'_> {
             Test::NamePrefix(prefix) => {
                 let mut bits = self.bits();
                 self.names_where(&mut bits, prefix, |n| n.starts_with(prefix.as_str()));
+                bits
+            }
+            Test::NameFolded(m @ NameMatch::Prefix(prefix)) => {
+                let mut bits = self.bits();
+                self.names_where(&mut bits, prefix, |n| m.matches(n));
+                bits
+            }
+            Test::NameFolded(NameMatch::Contains(text)) => {
+                let mut bits = self.bits();
+                t.names_containing(text, |row| bits.set(row));
                 bits
             }
             Test::NameWords(search) => self.words(&t.name_words, search),

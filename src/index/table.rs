@@ -154,6 +154,11 @@ pub struct Table {
     tags: Vec<Box<[u32]>>,
     pub alive: Bits,
     live: usize,
+    /// Every row's name, ASCII-lowercased, each followed by a newline (names hold none):
+    /// one buffer a substring search runs through at memory speed.
+    folded_names: String,
+    /// Where each row's name starts in `folded_names`.
+    folded_at: Vec<u32>,
 
     pub by_kind: [Vec<u32>; 3],
     /// Live rows of each file (its current version and older ones) or folder.
@@ -234,6 +239,9 @@ impl Table {
         self.asset.push(new.asset);
         self.row.push(new.row);
         self.name.push(new.name.into());
+        self.folded_at.push(self.folded_names.len() as u32);
+        self.folded_names.push_str(&new.name.to_ascii_lowercase());
+        self.folded_names.push('\n');
         self.folder.push(new.folder);
         self.created.push(new.created);
         self.updated.push(new.updated);
@@ -326,6 +334,28 @@ impl Table {
         }
         self.format_ids.insert(format.into(), id);
         id
+    }
+
+    /// Calls `found` for every row whose lowercased name contains `text` (lowercase).
+    pub fn names_containing(&self, text: &str, mut found: impl FnMut(u32)) {
+        if text.is_empty() {
+            (0..self.len() as u32).for_each(found);
+            return;
+        }
+        if text.contains('\n') {
+            return;
+        }
+        let mut last = None;
+        for (at, _) in self.folded_names.match_indices(text) {
+            let row = self
+                .folded_at
+                .partition_point(|&start| start as usize <= at)
+                - 1;
+            if last != Some(row) {
+                found(row as u32);
+                last = Some(row);
+            }
+        }
     }
 
     /// Tombstones every live row of an asset.

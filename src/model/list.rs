@@ -1,6 +1,6 @@
 //! How a listing is asked for: the typed form of `GET /v1/files`' query parameters.
 
-use super::search::{AssetKind, Filter, SearchFilter, Test};
+use super::search::{AssetKind, Filter, NameMatch, SearchFilter, Test};
 use super::{FileKind, FolderPath};
 
 /// Largest page a listing returns, and the default page size (ImageKit's).
@@ -95,6 +95,9 @@ pub struct ListQuery {
     /// A `searchQuery`: replaces `asset_type`, `tags` and `name`; `folder` and `file_type`
     /// still apply.
     pub search: Option<SearchFilter>,
+    /// Kura's name search for people typing (`namePrefix`, `nameContains`): case-insensitive,
+    /// with or without a `searchQuery`.
+    pub name_match: Option<NameMatch>,
 }
 
 impl ListQuery {
@@ -102,8 +105,17 @@ impl ListQuery {
     /// plain parameters — `type`, `tags` (any of them, as `tags IN […]`) and `name` (exactly)
     /// — said in the same terms, so that one evaluator serves both.
     pub fn effective_search(&self) -> SearchFilter {
+        let typed = |mut search: SearchFilter| {
+            if let Some(m) = &self.name_match {
+                search.filter = Filter::And(vec![
+                    search.filter,
+                    Filter::Test(Test::NameFolded(m.clone())),
+                ]);
+            }
+            search
+        };
         if let Some(search) = &self.search {
-            return search.clone();
+            return typed(search.clone());
         }
         let kinds = match self.asset_type {
             AssetTypeFilter::File => vec![AssetKind::File],
@@ -118,10 +130,10 @@ impl ListQuery {
         if let Some(name) = &self.name {
             tests.push(Filter::Test(Test::NameIn(vec![name.clone()])));
         }
-        SearchFilter {
+        typed(SearchFilter {
             filter: Filter::And(tests),
             kinds,
-        }
+        })
     }
 }
 
@@ -137,6 +149,7 @@ impl Default for ListQuery {
             skip: 0,
             limit: MAX_LIST_LIMIT,
             search: None,
+            name_match: None,
         }
     }
 }

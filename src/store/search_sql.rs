@@ -7,7 +7,7 @@
 
 use super::sql::{Dialect, Statement};
 use crate::model::search::{
-    AssetKind, Comparison, Filter, FlagField, NumericField, SearchFilter, Test, Words,
+    AssetKind, Comparison, Filter, FlagField, NameMatch, NumericField, SearchFilter, Test, Words,
 };
 use crate::model::{FileTypeFilter, ListQuery, SortField, SortOrder};
 
@@ -205,6 +205,17 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
             st.push(&format!("(substr({}, 1, {length}) = ", columns.name))
                 .bind(prefix.clone())
                 .push(")");
+        }
+        Test::NameFolded(NameMatch::Prefix(prefix)) => {
+            let length = prefix.chars().count();
+            st.push(&format!("(substr(lower({}), 1, {length}) = ", columns.name))
+                .bind(prefix.clone())
+                .push(")");
+        }
+        Test::NameFolded(NameMatch::Contains(text)) => {
+            st.push(&format!("({}(lower({}), ", dialect.position, columns.name))
+                .bind(text.clone())
+                .push(") > 0)");
         }
         Test::NameWords(search) => {
             // Names hold only ASCII letters, digits, `_`, `-` and `.` (`FileName::sanitise`,

@@ -200,6 +200,8 @@ pub struct Dialect {
     /// Appended to a text column so that `<` and `>` compare bytes, whatever the database's
     /// collation (path-prefix ranges rely on it).
     pub byte_order: &'static str,
+    /// `f(haystack, needle)`: where the needle starts (1-based), 0 when absent.
+    pub position: &'static str,
     /// Case-insensitive ordering by `name`.
     pub name_order: &'static str,
     /// Appended to a read that must keep the row from changing until commit. SQLite needs
@@ -227,6 +229,7 @@ pub const SQLITE: Dialect = Dialect {
     ai_tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.ai_tags) t WHERE json_extract(t.value, '$.name') IN (",
     tag_count: "COALESCE(json_array_length(v.tags), 0) + COALESCE(json_array_length(v.ai_tags), 0)",
     byte_order: "",
+    position: "instr",
     name_order: "name COLLATE NOCASE",
     lock_row: "",
     share_row: "",
@@ -243,6 +246,7 @@ pub const POSTGRES: Dialect = Dialect {
     ai_tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements(v.ai_tags::jsonb) t(value) WHERE t.value->>'name' IN (",
     tag_count: "COALESCE(jsonb_array_length(v.tags::jsonb), 0) + COALESCE(jsonb_array_length(v.ai_tags::jsonb), 0)",
     byte_order: " COLLATE \"C\"",
+    position: "strpos",
     name_order: "lower(name) COLLATE \"C\"",
     lock_row: " FOR UPDATE",
     share_row: " FOR SHARE",

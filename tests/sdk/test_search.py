@@ -1075,3 +1075,28 @@ def test_rw_folder_rename_and_delete(client, rw):
     assert find(client, rw, 'type = "folder"') == ["folder:renamed", "folder:renamed/inner"]
     client.folders.delete(folder_path=rw + "/renamed")
     assert find(client, rw, 'type IN ["file", "folder", "file-version"]') == []
+
+
+# ---------------------------------------------------------------- Kura's name search box
+
+
+def test_name_prefix_and_contains_are_case_insensitive(server, client):
+    top = f"/namebox-{uuid.uuid4().hex[:8]}"
+    for i, name in enumerate(["Red_Dress.png", "red-shoe.png", "Blue_dress.png", "shoes.png"]):
+        up(client, top + ("/sub" if i == 3 else ""), name, make_png(3, 3, seed=i))
+
+    def names(**params) -> List[str]:
+        params.setdefault("sort", "ASC_NAME")
+        r = http_get(server, params)
+        assert r.status_code == 200, r.text
+        return [i["name"] for i in r.json()]
+
+    assert names(path=top, namePrefix="RED") == ["red-shoe.png", "Red_Dress.png"]
+    assert names(path=top, nameContains="DrEsS") == ["Blue_dress.png", "Red_Dress.png"]
+    assert names(path=top, nameContains="") == names(path=top)
+    assert names(path=top, nameContains="dress.png.") == []
+    # With a searchQuery (and through the SDK's extra_query), the two AND together; folders
+    # match by their name too.
+    both = search(client, f'path : "{top}"', sort="ASC_NAME", extra_query={"nameContains": "shoe"})
+    assert [i["name"] for i in both] == ["red-shoe.png", "shoes.png"]
+    assert [i["name"] for i in search(client, f'type = "folder" AND path : "{top}"', extra_query={"namePrefix": "SU"})] == ["sub"]

@@ -71,6 +71,32 @@ pub struct Words {
     pub prefix: String,
 }
 
+/// A case-insensitive match on names; the text is lowercased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    Prefix(String),
+    Contains(String),
+}
+
+impl NameMatch {
+    pub fn prefix(text: &str) -> Self {
+        NameMatch::Prefix(text.to_lowercase())
+    }
+
+    pub fn contains(text: &str) -> Self {
+        NameMatch::Contains(text.to_lowercase())
+    }
+
+    /// Names are ASCII (`FileName::sanitise`), so folding them is ASCII lowercasing.
+    pub fn matches(&self, name: &str) -> bool {
+        let folded = name.to_ascii_lowercase();
+        match self {
+            NameMatch::Prefix(p) => folded.starts_with(p.as_str()),
+            NameMatch::Contains(c) => folded.contains(c.as_str()),
+        }
+    }
+}
+
 /// One test on one field. A test on a field an asset does not have is false.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Test {
@@ -79,6 +105,8 @@ pub enum Test {
     Id(Vec<String>),
     NameIn(Vec<String>),
     NamePrefix(String),
+    /// Case-insensitive name search for people typing (not in ImageKit's language).
+    NameFolded(NameMatch),
     NameWords(Words),
     /// Any tag or AI tag is one of these.
     TagsAny(Vec<String>),

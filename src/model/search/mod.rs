@@ -9,7 +9,7 @@ mod parser;
 pub mod reference;
 
 pub use filter::{
-    AssetKind, Comparison, Filter, FlagField, NumericField, SearchFilter, Test, Words,
+    AssetKind, Comparison, Filter, FlagField, NameMatch, NumericField, SearchFilter, Test, Words,
 };
 
 /// Longest query accepted, in bytes.

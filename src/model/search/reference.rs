@@ -69,6 +69,7 @@ fn passes(test: &Test, row: &SearchRecord) -> bool {
         Test::Id(ids) => ids.contains(&row.id),
         Test::NameIn(names) => names.contains(&row.name),
         Test::NamePrefix(prefix) => row.name.starts_with(prefix.as_str()),
+        Test::NameFolded(m) => m.matches(&row.name),
         Test::NameWords(search) => words_match(search, &words(&row.name).collect::<Vec<_>>()),
         Test::TagsAny(tags) => row.tags.iter().any(|t| tags.contains(t)),
         Test::TagWords(search) => {
