@@ -23,6 +23,7 @@ impl Bits {
         bits
     }
 
+    #[cfg(test)]
     pub fn from_ordinals(len: usize, ordinals: &[u32]) -> Self {
         let mut bits = Bits::empty(len);
         bits.set_all(ordinals);
@@ -44,6 +45,10 @@ impl Bits {
             self.words.resize(len.div_ceil(64), 0);
             self.len = len;
         }
+    }
+
+    pub fn shrink(&mut self) {
+        self.words.shrink_to_fit();
     }
 
     pub fn set(&mut self, i: u32) {
@@ -77,6 +82,7 @@ impl Bits {
         }
     }
 
+    /// ORs `other` in; bits past its end count as clear.
     pub fn or_with(&mut self, other: &Bits) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a |= b;
@@ -129,5 +135,61 @@ mod tests {
         assert_eq!(full.count(), 70);
         full.set(199);
         assert!(full.get(199));
+    }
+}
+
+/// The rows having some value: a sorted list while few, a bit set once they are more than one
+/// row in 32 (where the bit set is the smaller, and combining it is a word-wise OR).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posting {
+    Sparse(Vec<u32>),
+    Dense(Bits),
+}
+
+impl Default for Posting {
+    fn default() -> Self {
+        Posting::Sparse(Vec::new())
+    }
+}
+
+impl Posting {
+    /// Adds a row numbered above every row already in.
+    pub fn push(&mut self, row: u32) {
+        match self {
+            Posting::Sparse(list) => {
+                list.push(row);
+                if list.len() >= 256 && list.len() * 32 > row as usize {
+                    let mut bits = Bits::empty(row as usize + 1);
+                    bits.set_all(list);
+                    *self = Posting::Dense(bits);
+                }
+            }
+            Posting::Dense(bits) => {
+                bits.grow(row as usize + 1);
+                bits.set(row);
+            }
+        }
+    }
+
+    /// ORs these rows into `bits`.
+    pub fn add_to(&self, bits: &mut Bits) {
+        match self {
+            Posting::Sparse(list) => bits.set_all(list),
+            Posting::Dense(dense) => bits.or_with(dense),
+        }
+    }
+
+    pub fn rows(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        match self {
+            Posting::Sparse(list) => Box::new(list.iter().copied()),
+            Posting::Dense(bits) => Box::new(bits.ones()),
+        }
+    }
+
+    pub fn shrink(&mut self) {
+        match self {
+            Posting::Sparse(list) => list.shrink_to_fit(),
+            Posting::Dense(bits) => bits.shrink(),
+        }
     }
 }

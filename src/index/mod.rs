@@ -129,6 +129,7 @@ impl SearchIndex {
             }
         }
         table.reorder_first(self.tuning.build_sorted);
+        table.shrink();
         let state = State {
             table,
             folders,
@@ -361,9 +362,9 @@ fn apply_folders(state: &mut State, current: Vec<crate::model::search::IndexedFo
             .by_folder
             .get(slot as usize)
             .map(|rows| {
-                rows.iter()
-                    .filter(|&&r| state.table.alive.get(r))
-                    .map(|&r| state.table.asset[r as usize])
+                rows.rows()
+                    .filter(|&r| state.table.alive.get(r))
+                    .map(|r| state.table.asset[r as usize])
                     .collect()
             })
             .unwrap_or_default();

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use super::bits::Bits;
+use super::bits::{Bits, Posting};
 use super::folders::Folders;
 use super::table::{ABSENT, SortKey, Table};
 use super::table::{compare_names, parse_id};
@@ -26,10 +26,10 @@ impl Evaluator<'_> {
         Bits::empty(self.table.len())
     }
 
-    fn postings(&self, lists: impl IntoIterator<Item = impl AsRef<[u32]>>) -> Bits {
+    fn postings<'p>(&self, lists: impl IntoIterator<Item = &'p Posting>) -> Bits {
         let mut bits = self.bits();
         for list in lists {
-            bits.set_all(list.as_ref());
+            list.add_to(&mut bits);
         }
         bits
     }
@@ -38,7 +38,7 @@ impl Evaluator<'_> {
     pub fn hits(&self, search: &SearchFilter, query: &ListQuery) -> Bits {
         let mut hits = self.eval(&search.filter);
         hits.and_with(&self.table.alive);
-        let kinds: Vec<&Vec<u32>> = search
+        let kinds: Vec<&Posting> = search
             .kinds
             .iter()
             .map(|k| {
@@ -111,11 +111,17 @@ impl Evaluator<'_> {
                     AssetKind::Folder => 2,
                 }]
             })),
-            Test::Id(ids) => self.postings(
-                ids.iter()
+            Test::Id(ids) => {
+                let mut bits = self.bits();
+                for rows in ids
+                    .iter()
                     .filter_map(|id| parse_id(id))
-                    .filter_map(|id| t.by_asset.get(&id)),
-            ),
+                    .filter_map(|id| t.by_asset.get(&id))
+                {
+                    bits.set_all(rows);
+                }
+                bits
+            }
             Test::NameIn(names) => {
                 let mut bits = self.bits();
                 for name in names {
@@ -209,7 +215,7 @@ impl Evaluator<'_> {
 
     /// `HAS`: every whole word's posting list, and the union over words starting with the
     /// last one.
-    fn words(&self, map: &BTreeMap<Box<str>, Vec<u32>>, search: &Words) -> Bits {
+    fn words(&self, map: &BTreeMap<Box<str>, Posting>, search: &Words) -> Bits {
         let mut acc = self.postings(
             map.range::<str, _>((Bound::Included(search.prefix.as_str()), Bound::Unbounded))
                 .take_while(|(word, _)| word.starts_with(search.prefix.as_str()))
@@ -217,7 +223,7 @@ impl Evaluator<'_> {
         );
         for word in &search.whole {
             match map.get(word.as_str()) {
-                Some(rows) => acc.and_with(&Bits::from_ordinals(self.table.len(), rows)),
+                Some(rows) => acc.and_with(&self.postings([rows])),
                 None => return self.bits(),
             }
         }
@@ -230,9 +236,9 @@ impl Evaluator<'_> {
         let t = self.table;
         let order = t.sorted(SortKey::Name);
         let lower = text.to_ascii_lowercase();
-        let start = order.partition_point(|&r| compare_names(&t.name[r as usize], &lower).is_lt());
+        let start = order.partition_point(|&r| compare_names(t.name(r), &lower).is_lt());
         for &row in &order[start..] {
-            let name = &t.name[row as usize];
+            let name = t.name(row);
             let folded = name.to_ascii_lowercase();
             if !folded.starts_with(&lower) {
                 break;
@@ -242,7 +248,7 @@ impl Evaluator<'_> {
             }
         }
         for row in t.delta() {
-            if exact(&t.name[row as usize]) {
+            if exact(t.name(row)) {
                 bits.set(row);
             }
         }

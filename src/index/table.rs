@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use super::bits::Bits;
+use super::bits::{Bits, Posting};
 use crate::model::FileKind;
 use crate::model::search::{AssetKind, IndexedVersion, words};
 
@@ -141,7 +141,6 @@ pub struct Table {
     kind: Vec<u8>,
     pub asset: Vec<Id>,
     pub row: Vec<Id>,
-    pub name: Vec<Box<str>>,
     pub folder: Vec<u32>,
     pub created: Vec<i64>,
     pub updated: Vec<i64>,
@@ -154,25 +153,26 @@ pub struct Table {
     tags: Vec<Box<[u32]>>,
     pub alive: Bits,
     live: usize,
-    /// Every row's name, ASCII-lowercased, each followed by a newline (names hold none):
-    /// one buffer a substring search runs through at memory speed.
+    /// Every row's name, each followed by a newline (names hold none); `folded_names` the
+    /// same ASCII-lowercased: one buffer a substring search runs through at memory speed.
+    names: String,
     folded_names: String,
-    /// Where each row's name starts in `folded_names`.
+    /// Where each row's name starts in `names` and `folded_names`.
     folded_at: Vec<u32>,
 
-    pub by_kind: [Vec<u32>; 3],
+    pub by_kind: [Posting; 3],
     /// Live rows of each file (its current version and older ones) or folder.
     pub by_asset: HashMap<Id, Vec<u32>>,
     /// Rows in each folder slot (files, and folders by their parent).
-    pub by_folder: Vec<Vec<u32>>,
-    pub by_tag: Vec<Vec<u32>>,
-    pub tagged: Vec<u32>,
-    pub tag_words: BTreeMap<Box<str>, Vec<u32>>,
-    pub name_words: BTreeMap<Box<str>, Vec<u32>>,
-    pub by_format: Vec<Vec<u32>>,
-    pub by_file_type: [Vec<u32>; 2],
+    pub by_folder: Vec<Posting>,
+    pub by_tag: Vec<Posting>,
+    pub tagged: Posting,
+    pub tag_words: BTreeMap<Box<str>, Posting>,
+    pub name_words: BTreeMap<Box<str>, Posting>,
+    pub by_format: Vec<Posting>,
+    pub by_file_type: [Posting; 2],
     /// Rows whose flag is set: private, published, transparency.
-    pub flag_set: [Vec<u32>; 3],
+    pub flag_set: [Posting; 3],
 
     tag_ids: HashMap<Box<str>, u32>,
     tag_names: Vec<Box<str>>,
@@ -191,6 +191,58 @@ impl Table {
 
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    pub fn name(&self, row: u32) -> &str {
+        let start = self.folded_at[row as usize] as usize;
+        let end = self
+            .folded_at
+            .get(row as usize + 1)
+            .map_or(self.names.len(), |&next| next as usize);
+        // Without the newline that ends every name.
+        &self.names[start..end - 1]
+    }
+
+    /// Gives back the room vectors grew into; after a build, when nothing is appended for a
+    /// while.
+    pub fn shrink(&mut self) {
+        self.kind.shrink_to_fit();
+        self.asset.shrink_to_fit();
+        self.row.shrink_to_fit();
+        self.folder.shrink_to_fit();
+        for column in [
+            &mut self.created,
+            &mut self.updated,
+            &mut self.size,
+            &mut self.width,
+            &mut self.height,
+        ] {
+            column.shrink_to_fit();
+        }
+        self.format.shrink_to_fit();
+        self.file_type.shrink_to_fit();
+        self.flags.shrink_to_fit();
+        self.tags.shrink_to_fit();
+        self.names.shrink_to_fit();
+        self.folded_names.shrink_to_fit();
+        self.folded_at.shrink_to_fit();
+        let postings = self
+            .by_kind
+            .iter_mut()
+            .chain(self.by_folder.iter_mut())
+            .chain(self.by_tag.iter_mut())
+            .chain(std::iter::once(&mut self.tagged))
+            .chain(self.tag_words.values_mut())
+            .chain(self.name_words.values_mut())
+            .chain(self.by_format.iter_mut())
+            .chain(self.by_file_type.iter_mut())
+            .chain(self.flag_set.iter_mut());
+        for posting in postings {
+            posting.shrink();
+        }
+        for rows in self.by_asset.values_mut() {
+            rows.shrink_to_fit();
+        }
     }
 
     pub fn kind(&self, row: u32) -> AssetKind {
@@ -224,7 +276,7 @@ impl Table {
     /// The order of `SortKey`: by the value, then asset id, then row id.
     pub fn compare(&self, key: SortKey, a: u32, b: u32) -> Ordering {
         let by_value = match key {
-            SortKey::Name => compare_names(&self.name[a as usize], &self.name[b as usize]),
+            SortKey::Name => compare_names(self.name(a), self.name(b)),
             _ => self.number(key, a).cmp(&self.number(key, b)),
         };
         by_value
@@ -238,10 +290,11 @@ impl Table {
         self.kind.push(kind as u8);
         self.asset.push(new.asset);
         self.row.push(new.row);
-        self.name.push(new.name.into());
         self.folded_at.push(self.folded_names.len() as u32);
         self.folded_names.push_str(&new.name.to_ascii_lowercase());
         self.folded_names.push('\n');
+        self.names.push_str(new.name);
+        self.names.push('\n');
         self.folder.push(new.folder);
         self.created.push(new.created);
         self.updated.push(new.updated);
@@ -302,7 +355,7 @@ impl Table {
         self.by_asset.entry(new.asset).or_default().push(ordinal);
         let folder = new.folder as usize;
         if self.by_folder.len() <= folder {
-            self.by_folder.resize_with(folder + 1, Vec::new);
+            self.by_folder.resize_with(folder + 1, Posting::default);
         }
         self.by_folder[folder].push(ordinal);
         self.alive.grow(self.kind.len());
@@ -318,7 +371,7 @@ impl Table {
         let id = self.tag_names.len() as u32;
         self.tag_names.push(tag.into());
         self.tag_ids.insert(tag.into(), id);
-        self.by_tag.push(Vec::new());
+        self.by_tag.push(Posting::default());
         id
     }
 
@@ -330,7 +383,7 @@ impl Table {
         let id = self.format_names.len().min(usize::from(NO_FORMAT) - 1) as u16;
         if usize::from(id) == self.format_names.len() {
             self.format_names.push(format.into());
-            self.by_format.push(Vec::new());
+            self.by_format.push(Posting::default());
         }
         self.format_ids.insert(format.into(), id);
         id
@@ -416,7 +469,7 @@ impl Table {
                 kind: self.kind(row),
                 asset: self.asset[r],
                 row: self.row[r],
-                name: &self.name[r],
+                name: self.name(row),
                 folder: self.folder[r],
                 created: self.created[r],
                 updated: self.updated[r],
@@ -434,11 +487,13 @@ impl Table {
     }
 }
 
-fn push_posting(map: &mut BTreeMap<Box<str>, Vec<u32>>, word: String, ordinal: u32) {
+fn push_posting(map: &mut BTreeMap<Box<str>, Posting>, word: String, ordinal: u32) {
     match map.get_mut(word.as_str()) {
         Some(list) => list.push(ordinal),
         None => {
-            map.insert(word.into_boxed_str(), vec![ordinal]);
+            let mut posting = Posting::default();
+            posting.push(ordinal);
+            map.insert(word.into_boxed_str(), posting);
         }
     }
 }
