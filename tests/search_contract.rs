@@ -1707,3 +1707,124 @@ async fn postgres_pages_concatenate_to_the_whole_answer() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Catching up with writes
+
+/// Writes through the store (each logs its events), then searches: the index, tuned to re-sort
+/// at almost every catch-up and to walk its sorted orders, must answer exactly as the SQL
+/// (itself held to the reference above).
+async fn check_catch_up(store: Arc<dyn MetadataStore>, label: &str, library: &Library) {
+    use kura::model::{AssetId, FileName, Principal, TagChange};
+    let index = SearchIndex::tuned(
+        store.clone(),
+        IndexTuning {
+            sort_hits_below: 0,
+            delta_limit: 0,
+            build_sorted: usize::MAX,
+        },
+    );
+    index.build().await.expect("the search index builds");
+    let actor = Principal::AccountKey;
+    let mut rng = Rng::new(library.seed ^ 0xca7c);
+    let mut failures = Vec::new();
+    for step in 0..60 {
+        let file = rng.pick(&library.files);
+        let id = AssetId::from_stored(file.id.clone());
+        let what = match rng.below(7) {
+            0 | 1 => {
+                let tag = format!("caught-{}", rng.below(4));
+                store
+                    .change_tags(
+                        std::slice::from_ref(&id),
+                        &TagChange::Add(vec![tag]),
+                        &actor,
+                    )
+                    .await
+                    .map(|_| "add a tag")
+            }
+            2 => {
+                let name = FileName::sanitise(&format!("Renamed-{step}.png")).unwrap();
+                store
+                    .rename_file(&id, &name, &actor)
+                    .await
+                    .map(|_| "rename a file")
+            }
+            3 => {
+                let paths = library.folder_paths();
+                let target = if rng.chance(50) {
+                    (*rng.pick(&paths)).clone()
+                } else {
+                    FolderPath::parse_lenient(&format!("/moved/m{step}")).unwrap()
+                };
+                store
+                    .move_file(&id, &target, &actor)
+                    .await
+                    .map(|_| "move a file")
+            }
+            4 => store
+                .delete_files(std::slice::from_ref(&id), &actor)
+                .await
+                .map(|_| "delete a file"),
+            5 => store
+                .create_folder(
+                    &FolderPath::parse_lenient(&format!("/made/f{step}/inner")).unwrap(),
+                    &actor,
+                )
+                .await
+                .map(|_| "create folders"),
+            _ => {
+                let paths = library.folder_paths();
+                let victim = (*rng.pick(&paths)).clone();
+                store
+                    .delete_folder(&victim, &actor)
+                    .await
+                    .map(|_| "delete a folder")
+            }
+        };
+        let what = what.unwrap_or_else(|e| panic!("{label}: step {step}: {e}"));
+        for case in 0..8 {
+            let Case { text, mut query } = make_case(library, 20_000 + step * 8 + case);
+            query.search = Some(parse(&text));
+            let sql = store_rows(store.as_ref(), None, &query).await;
+            let indexed = store_rows(store.as_ref(), Some(&index), &query).await;
+            if sql != indexed {
+                failures.push(format!(
+                    "{label}: after step {step} ({what}), the index and SQL differ\n  query: {text}\n  \
+                     list query: {:?}\n  sql:   {sql:?}\n  index: {indexed:?}",
+                    ListQuery {
+                        search: None,
+                        ..query.clone()
+                    }
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences; the first:\n{}",
+        failures.len(),
+        failures[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_index_catches_up_with_writes_on_sqlite() {
+    let library = Library::generate(library_seeds()[0]);
+    let (store, _dir) = sqlite().await;
+    library.import(&store).await;
+    check_catch_up(Arc::new(store), "sqlite", &library).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_index_catches_up_with_writes_on_postgres() {
+    let library = Library::generate(library_seeds()[0]);
+    let (store, db) = postgres("").await;
+    library.import(&store).await;
+    let store = Arc::new(store);
+    check_catch_up(store.clone(), "postgres", &library).await;
+    match Arc::try_unwrap(store) {
+        Ok(store) => drop_database(store, &db).await,
+        Err(_) => panic!("the store is still shared"),
+    }
+}

@@ -26,7 +26,7 @@ use table::{ABSENT, NewRow, Table, format_id, parse_id};
 
 use crate::model::ListQuery;
 use crate::model::search::{AssetKind, IndexedVersion};
-use crate::store::{DynMetadataStore, LoggedEvent, StoreError, event};
+use crate::store::{DynMetadataStore, LoggedEvent, StoreError};
 
 /// Versions read per round trip while building.
 const BUILD_BATCH: u32 = 20_000;
@@ -213,12 +213,8 @@ impl SearchIndex {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let folders_changed = fresh.iter().any(|e| {
-                matches!(
-                    e.kind.as_str(),
-                    event::FOLDER_CREATED | event::FOLDER_DELETED | event::FOLDER_MOVED
-                )
-            });
+            // folder.created, folder.moved, folder.deleted, and any folder event to come.
+            let folders_changed = fresh.iter().any(|e| e.kind.starts_with("folder."));
             let versions = if files.is_empty() {
                 Vec::new()
             } else {
@@ -293,20 +289,53 @@ impl SearchIndex {
             }
             let s = state.seq;
             state.applied.retain(|&e| e > s);
-            let table = &mut state.table;
-            if table.len() - table.base > self.tuning.delta_limit.max(table.live() / 20) {
-                if table.len() - table.live() > table.live() {
-                    *table = table.compacted();
-                } else {
-                    table.reorder();
-                }
-            }
+            let table = &state.table;
+            let resort = table.len() - table.base > self.tuning.delta_limit.max(table.live() / 20);
+            let compact = resort && table.len() - table.live() > table.live();
             let more = events.len() as u32 == EVENT_BATCH;
             drop(guard);
+            // Sorting a million rows takes a second or two: done under the shared lock, so
+            // searches go on meanwhile (only catch-up changes the table, and this is it).
+            if compact {
+                let fresh = cpu_heavy(|| {
+                    let guard = self.state.read().map_err(poisoned)?;
+                    Ok::<_, StoreError>(guard.as_ref().map(|state| state.table.compacted()))
+                })?;
+                if let (Some(fresh), Some(state)) =
+                    (fresh, self.state.write().map_err(poisoned)?.as_mut())
+                {
+                    state.table = fresh;
+                }
+            } else if resort {
+                let orders = cpu_heavy(|| {
+                    let guard = self.state.read().map_err(poisoned)?;
+                    Ok::<_, StoreError>(
+                        guard
+                            .as_ref()
+                            .map(|state| state.table.sorted_orders(usize::MAX)),
+                    )
+                })?;
+                if let (Some(orders), Some(state)) =
+                    (orders, self.state.write().map_err(poisoned)?.as_mut())
+                {
+                    state.table.install_orders(orders);
+                }
+            }
             if !more {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Runs seconds of CPU work on this thread, telling a multi-threaded runtime to move its other
+/// tasks elsewhere meanwhile.
+fn cpu_heavy<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 

@@ -129,6 +129,12 @@ fn file_type_slot(kind: FileKind) -> usize {
     }
 }
 
+/// New sorted orders, computed apart from installing them.
+pub struct SortedOrders {
+    orders: [Vec<u32>; 6],
+    base: usize,
+}
+
 /// Compares names as `ASC_NAME` orders them: ASCII case-insensitively, byte by byte.
 pub fn compare_names(a: &str, b: &str) -> Ordering {
     a.bytes()
@@ -430,18 +436,32 @@ impl Table {
 
     /// `reorder`, but only rows numbered below `rows`; the others stay in the delta.
     pub fn reorder_first(&mut self, rows: usize) {
+        let orders = self.sorted_orders(rows);
+        self.install_orders(orders);
+    }
+
+    /// The sorted orders of the live rows numbered below `rows`, computed without changing
+    /// anything (so under a shared lock, while searches go on).
+    pub fn sorted_orders(&self, rows: usize) -> SortedOrders {
         let base = rows.min(self.len());
         let live: Vec<u32> = self
             .alive
             .ones()
             .take_while(|&r| (r as usize) < base)
             .collect();
-        for key in SORT_KEYS {
+        let orders = SORT_KEYS.map(|key| {
             let mut order = live.clone();
             order.sort_unstable_by(|&a, &b| self.compare(key, a, b));
-            self.sorted[key.slot()] = order;
-        }
-        self.base = base;
+            order
+        });
+        SortedOrders { orders, base }
+    }
+
+    /// Puts orders computed by `sorted_orders` in place. Rows tombstoned since stay in them
+    /// (queries skip dead rows); rows appended since stay in the delta.
+    pub fn install_orders(&mut self, sorted: SortedOrders) {
+        self.sorted = sorted.orders;
+        self.base = sorted.base;
     }
 
     /// Rows appended since the last `reorder`.
