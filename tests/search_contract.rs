@@ -13,7 +13,6 @@
 //! Paging cases are numbered from 10 000; the seed alone reruns them.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use kura::index::{IndexTuning, SearchIndex};
@@ -23,73 +22,10 @@ use kura::model::{
     AssetTypeFilter, FileKind, FileTypeFilter, FolderPath, ListQuery, ListedAsset, SortField,
     SortOrder, Timestamp,
 };
-use kura::store::postgres::PostgresStore;
-use kura::store::sqlite::SqliteStore;
 use kura::store::{Cell, MetadataStore, Table};
 
-// ---------------------------------------------------------------------------------------------
-// Stores (the helpers of tests/store_contract.rs)
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "kura-search-test-{}",
-            kura::model::id::random_alphanumeric(12)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn sqlite() -> (SqliteStore, TempDir) {
-    let dir = TempDir::new();
-    let store = SqliteStore::open(&dir.0.join("kura.db")).await.unwrap();
-    (store, dir)
-}
-
-/// The server the PostgreSQL runs use; each library gets its own database there.
-fn postgres_admin_url() -> String {
-    std::env::var("KURA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh database, created with `options`; dropped by `drop_database` when the test is done.
-async fn postgres(options: &str) -> (PostgresStore, String) {
-    let name = format!(
-        "kura_test_{}",
-        kura::model::id::random_alphanumeric(12).to_lowercase()
-    );
-    let admin = sqlx::PgPool::connect(&postgres_admin_url())
-        .await
-        .expect("PostgreSQL must run at KURA_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
-    sqlx::query(&format!("CREATE DATABASE {name} {options}"))
-        .execute(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name} {options}: {e}"));
-    admin.close().await;
-    let url = match postgres_admin_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("KURA_TEST_POSTGRES_URL needs a database path"),
-    };
-    (PostgresStore::open(&url).await.unwrap(), name)
-}
-
-async fn drop_database(store: PostgresStore, name: &str) {
-    store.close().await;
-    let admin = sqlx::PgPool::connect(&postgres_admin_url()).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
+mod common;
+use common::{drop_database, postgres_with as postgres, sqlite};
 
 // ---------------------------------------------------------------------------------------------
 // Randomness: a seeded xorshift, so every library and query can be made again from its seed.

@@ -1,8 +1,6 @@
 //! The contract every `MetadataStore` implementation must keep. Today it runs against the
 //! embedded SQLite store; the scale-out store will run the same functions.
 
-use std::path::PathBuf;
-
 use kura::model::{
     AssetId, AssetTypeFilter, AttributeUpdate, FileKind, FileName, FolderPath, FolderTransfer,
     JobOutcome, JobState, ListQuery, ListedAsset, MediaInfo, Principal, SortField, SortOrder,
@@ -14,66 +12,8 @@ use kura::store::{
     JobFence, MetadataStore, NewUpload, StoreError, TransferCursor, TransferPhase, VersionDeletion,
 };
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "kura-store-test-{}",
-            kura::model::id::random_alphanumeric(12)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn sqlite() -> (SqliteStore, TempDir) {
-    let dir = TempDir::new();
-    let store = SqliteStore::open(&dir.0.join("kura.db")).await.unwrap();
-    (store, dir)
-}
-
-/// The server the PostgreSQL contract runs against; each test gets its own database there.
-fn postgres_admin_url() -> String {
-    std::env::var("KURA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh database; dropped by `drop_database` when the test is done.
-async fn postgres() -> (PostgresStore, String) {
-    let name = format!(
-        "kura_test_{}",
-        kura::model::id::random_alphanumeric(12).to_lowercase()
-    );
-    let admin = sqlx::PgPool::connect(&postgres_admin_url())
-        .await
-        .expect("PostgreSQL must run at KURA_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let url = match postgres_admin_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("KURA_TEST_POSTGRES_URL needs a database path"),
-    };
-    (PostgresStore::open(&url).await.unwrap(), name)
-}
-
-async fn drop_database(store: PostgresStore, name: &str) {
-    store.close().await;
-    let admin = sqlx::PgPool::connect(&postgres_admin_url()).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
+mod common;
+use common::{TempDir, database_url, drop_database, postgres, sqlite};
 
 fn hash(n: u8) -> String {
     format!("{:02x}", n).repeat(32)
@@ -1008,10 +948,7 @@ async fn sqlite_migration_3_keeps_files_in_their_folders() {
 async fn postgres_migration_3_keeps_files_in_their_folders() {
     let (store, db) = postgres().await;
     store.close().await;
-    let url = match postgres_admin_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => unreachable!(),
-    };
+    let url = database_url(&db);
     // Rebuild the database as version 2 and fill it.
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::raw_sql(
