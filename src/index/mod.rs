@@ -180,17 +180,22 @@ impl SearchIndex {
     /// Applies every event committed since the last call.
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let _one = self.catching_up.lock().await;
+        // Where the next read starts: the index's position at first (so open gaps are read
+        // again), then past the last event read, so a full batch of events applied already
+        // behind an open gap cannot hold the loop in place.
+        let mut read_from: Option<i64> = None;
         loop {
-            let (seq, has_gaps) = {
+            let (position, has_gaps) = {
                 let guard = self.state.read().map_err(poisoned)?;
                 let Some(state) = guard.as_ref() else {
                     return Ok(());
                 };
                 (state.seq, !state.gaps.is_empty())
             };
+            let seq = read_from.unwrap_or(position);
             // Taken before the read: a gap whose transactions had all ended by now and that
             // the read does not fill is final.
-            let before = if has_gaps {
+            let before = if has_gaps && read_from.is_none() {
                 self.store.in_flight_horizon().await?
             } else {
                 None
@@ -271,11 +276,19 @@ impl SearchIndex {
                     }
                 }
             }
+            // Only gaps this read covered: up to its last event, or all when it was not full.
+            let covered = if events.len() as u32 == EVENT_BATCH {
+                events.last().map_or(seq, |e| e.seq)
+            } else {
+                i64::MAX
+            };
             if let Some((xmin, _)) = before {
                 let closed: Vec<i64> = state
                     .gaps
                     .iter()
-                    .filter(|(gap, xmax)| **xmax <= xmin && !state.applied.contains(gap))
+                    .filter(|(gap, xmax)| {
+                        **xmax <= xmin && **gap <= covered && !state.applied.contains(gap)
+                    })
                     .map(|(gap, _)| *gap)
                     .collect();
                 for gap in closed {
@@ -293,6 +306,7 @@ impl SearchIndex {
             let resort = table.len() - table.base > self.tuning.delta_limit.max(table.live() / 20);
             let compact = resort && table.len() - table.live() > table.live();
             let more = events.len() as u32 == EVENT_BATCH;
+            read_from = events.last().map(|e| e.seq);
             drop(guard);
             // Sorting a million rows takes a second or two: done under the shared lock, so
             // searches go on meanwhile (only catch-up changes the table, and this is it).
