@@ -51,17 +51,9 @@ impl RelationalStore<SqliteEngine> {
             .connect_with(options.clone())
             .await?;
         migrate(&writer).await?;
-        // Readers map the database instead of copying each page through read(2): loading a
-        // page of listing rows scattered over a large library is then memory access, not a
-        // system call per page (docs/performance.md, "Search"). Mapped pages are the kernel's
-        // page cache, shared and reclaimable, not memory of this process's own.
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(
-                options
-                    .read_only(true)
-                    .pragma("mmap_size", (1u64 << 40).to_string()),
-            )
+            .connect_with(options.read_only(true))
             .await?;
         let store = RelationalStore::new(SqliteEngine { writer, reader });
         store.fill_derived_columns().await?;
