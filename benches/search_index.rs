@@ -164,7 +164,7 @@ async fn main() {
             ..ListQuery::default()
         };
         if let Some(text) = &c.query {
-            query.search = SearchFilter::parse(text, now).expect("parses");
+            query.search = SearchFilter::parse(text, now, &Default::default()).expect("parses");
         }
         let mut rows = 0;
         for _ in 0..5 {

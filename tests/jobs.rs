@@ -86,6 +86,7 @@ async fn a_scrub_finds_damaged_and_missing_bytes() {
             use_unique_file_name: true,
             overwrite_file: true,
             attributes: Default::default(),
+            custom_metadata: None,
         };
         let file = app
             .upload(&Principal::AccountKey, body, request)
@@ -121,6 +122,7 @@ async fn upload_text(app: &App, folder: &str, name: &str, content: &[u8]) {
         use_unique_file_name: false,
         overwrite_file: true,
         attributes: Default::default(),
+        custom_metadata: None,
     };
     app.upload(&Principal::AccountKey, body, request)
         .await

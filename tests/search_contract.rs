@@ -364,6 +364,7 @@ impl Library {
                 published: None,
                 transparency: None,
                 tags: Vec::new(),
+                custom_metadata: Default::default(),
             });
         }
         for file in &self.files {
@@ -395,6 +396,7 @@ impl Library {
                         .chain(v.ai_tags.iter().flatten())
                         .cloned()
                         .collect(),
+                    custom_metadata: Default::default(),
                 });
             }
         }
@@ -1164,7 +1166,7 @@ fn make_case(library: &Library, case: usize) -> Case {
 }
 
 fn parse(text: &str) -> SearchFilter {
-    match SearchFilter::parse(text, Timestamp::from_millis(NOW)) {
+    match SearchFilter::parse(text, Timestamp::from_millis(NOW), &Default::default()) {
         Ok(Some(filter)) => filter,
         Ok(None) => panic!("query {text:?} parsed as empty"),
         Err(e) => panic!("query {text:?} does not parse: {e}"),

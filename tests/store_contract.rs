@@ -877,7 +877,12 @@ const V2_ROWS: &str = r#"
 
 async fn search_names<S: MetadataStore>(store: &S, text: &str) -> Vec<String> {
     let query = ListQuery {
-        search: kura::model::search::SearchFilter::parse(text, Timestamp::now()).unwrap(),
+        search: kura::model::search::SearchFilter::parse(
+            text,
+            Timestamp::now(),
+            &Default::default(),
+        )
+        .unwrap(),
         ..ListQuery::default()
     };
     store

@@ -11,5 +11,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = SearchFilter::parse(&text, Timestamp::from_millis(1_700_000_000_000));
+    let _ = SearchFilter::parse(&text, Timestamp::from_millis(1_700_000_000_000), &Default::default());
 });

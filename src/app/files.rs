@@ -3,9 +3,10 @@
 use super::upload::validate_tags;
 use super::{App, AppError};
 use crate::model::path::split_file_path;
+use crate::model::search::SearchFilter;
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, ListQuery, ListedAsset, Principal,
-    TagChange,
+    AssetId, AttributeUpdate, FieldSet, FileName, FileRecord, FolderPath, ListQuery, ListedAsset,
+    Principal, TagChange, Timestamp,
 };
 use crate::store::StoreError;
 
@@ -25,23 +26,33 @@ pub struct TagChangeOutcome {
 impl App {
     pub async fn file_details(&self, _actor: &Principal, id: &str) -> Result<FileRecord, AppError> {
         let id = AssetId::parse(id).ok_or(AppError::FileNotFound)?;
-        self.store
+        let file = self
+            .store
             .get_file(&id)
             .await?
-            .ok_or(AppError::FileNotFound)
+            .ok_or(AppError::FileNotFound)?;
+        self.shown_file(file).await
     }
 
+    /// Applies a partial update; `custom_metadata` (the request's object, `null` values
+    /// removing) is checked against the fields first.
     pub async fn update_file(
         &self,
         actor: &Principal,
         id: &str,
-        update: AttributeUpdate,
+        mut update: AttributeUpdate,
+        custom_metadata: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> Result<FileRecord, AppError> {
         let id = AssetId::parse(id).ok_or(AppError::FileNotFound)?;
-        self.store
+        if let Some(given) = custom_metadata {
+            update.custom_metadata = Some(self.metadata_write(Some(given)).await?);
+        }
+        let file = self
+            .store
             .update_file(&id, &update, actor)
             .await?
-            .ok_or(AppError::FileNotFound)
+            .ok_or(AppError::FileNotFound)?;
+        self.shown_file(file).await
     }
 
     pub async fn delete_file(&self, actor: &Principal, id: &str) -> Result<(), AppError> {
@@ -89,17 +100,37 @@ impl App {
         Ok(deleted.ids.into_iter().map(|id| id.to_string()).collect())
     }
 
+    /// A listing; `search_query` (ImageKit's `searchQuery`) replaces `query.search`.
     pub async fn list_assets(
         &self,
         _actor: &Principal,
         query: &ListQuery,
+        search_query: Option<&str>,
     ) -> Result<Vec<ListedAsset>, AppError> {
-        if let Some(index) = &self.search_index
+        let searched;
+        let query = match search_query {
+            Some(text) => {
+                // Only a query naming a custom field needs the fields.
+                let fields = if text.contains("customMetadata.") {
+                    self.field_set().await?
+                } else {
+                    FieldSet::default()
+                };
+                let mut q = query.clone();
+                q.search = SearchFilter::parse(text, Timestamp::now(), &fields)?;
+                searched = q;
+                &searched
+            }
+            None => query,
+        };
+        let assets = if let Some(index) = &self.search_index
             && let Some(page) = index.search(query).await?
         {
-            return Ok(self.store.listed_assets(&page).await?);
-        }
-        Ok(self.store.list(query).await?)
+            self.store.listed_assets(&page).await?
+        } else {
+            self.store.list(query).await?
+        };
+        self.shown_assets(assets).await
     }
 
     /// Finds a file by its full path (`/folder/name.jpg`), with ImageKit's message when absent.
@@ -181,7 +212,7 @@ impl App {
                     "File with name newFileName already exists at the same location.".into(),
                 ));
             }
-            other => other?.ok_or_else(not_found)?,
+            other => self.shown_file(other?.ok_or_else(not_found)?).await?,
         };
         let purge = if purge_cache {
             Some(self.purge_prefix(&file.file_path()).await?)

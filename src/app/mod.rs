@@ -1,6 +1,7 @@
 //! Use cases: what a client can ask Kura to do, with the permission check each needs. Speaks
 //! in model types; knows the store and blob interfaces but neither HTTP nor SQL.
 
+pub mod custom_fields;
 pub mod delivery;
 pub mod files;
 pub mod folders;
@@ -16,8 +17,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::blobs::{BlobError, DynBlobStore};
-use crate::model::PathError;
+use crate::model::search::SearchError;
 use crate::model::signature::SignatureError;
+use crate::model::{FieldError, InvalidMetadata, PathError};
 use crate::remote::{FetchError, RemoteFetcher};
 use crate::store::{DynMetadataStore, StoreError};
 
@@ -61,6 +63,13 @@ pub enum AppError {
     #[error("{0}")]
     NotSupported(String),
     #[error(transparent)]
+    InvalidField(#[from] FieldError),
+    /// Custom metadata values that break their fields' rules.
+    #[error(transparent)]
+    InvalidMetadata(#[from] InvalidMetadata),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
     Blob(#[from] BlobError),
@@ -73,6 +82,10 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NameTaken => AppError::FileExists,
             StoreError::VersionLimit(n) => AppError::VersionLimit(n),
+            StoreError::InvalidField(e) => AppError::InvalidField(e),
+            e @ (StoreError::FieldNameTaken | StoreError::FieldLabelTaken) => {
+                AppError::InvalidParameter(e.to_string())
+            }
             other => AppError::Store(other),
         }
     }

@@ -49,6 +49,8 @@ pub struct UploadRequest {
     pub use_unique_file_name: bool,
     pub overwrite_file: bool,
     pub attributes: UploadAttributes,
+    /// The request's `customMetadata` object, unchecked.
+    pub custom_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Validates tags as ImageKit does: no `%`, at most 500 characters in all. Empty entries
@@ -124,8 +126,12 @@ impl App {
         &self,
         actor: &Principal,
         mut body: UploadBody,
-        request: UploadRequest,
+        mut request: UploadRequest,
     ) -> Result<FileRecord, AppError> {
+        request.attributes.custom_metadata_given = request.custom_metadata.is_some();
+        request.attributes.custom_metadata = self
+            .metadata_write(request.custom_metadata.as_ref())
+            .await?;
         let requested_name = FileName::sanitise(&request.file_name)?;
         let folder = match &request.folder {
             Some(folder) => FolderPath::parse_lenient(folder)?,

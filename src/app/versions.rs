@@ -30,7 +30,7 @@ impl App {
         if versions.is_empty() {
             return Err(AppError::FileNotFound);
         }
-        Ok(versions)
+        self.shown_files(versions).await
     }
 
     pub async fn file_version(
@@ -40,10 +40,12 @@ impl App {
         version: &str,
     ) -> Result<FileRecord, AppError> {
         let (file, version) = parse_ids(file, version)?;
-        self.store
+        let found = self
+            .store
             .get_version(&file, &version)
             .await?
-            .ok_or_else(version_not_found)
+            .ok_or_else(version_not_found)?;
+        self.shown_file(found).await
     }
 
     /// Deletes a non-current version and frees its bytes if nothing else uses them.
@@ -76,9 +78,11 @@ impl App {
         version: &str,
     ) -> Result<FileRecord, AppError> {
         let (file, version) = parse_ids(file, version)?;
-        self.store
+        let restored = self
+            .store
             .restore_version(&file, &version, actor)
             .await?
-            .ok_or_else(version_not_found)
+            .ok_or_else(version_not_found)?;
+        self.shown_file(restored).await
     }
 }

@@ -67,7 +67,17 @@ impl From<AppError> for ApiError {
                 (StatusCode::BAD_REQUEST, None)
             }
             AppError::VersionLimit(_) => (StatusCode::BAD_REQUEST, None),
-            AppError::NotSupported(_) => (StatusCode::BAD_REQUEST, None),
+            AppError::NotSupported(_) | AppError::InvalidField(_) | AppError::Search(_) => {
+                (StatusCode::BAD_REQUEST, None)
+            }
+            AppError::InvalidMetadata(invalid) => {
+                let errors: serde_json::Map<String, Value> = invalid
+                    .errors
+                    .iter()
+                    .map(|(name, rule)| (name.clone(), Value::String(rule.clone())))
+                    .collect();
+                (StatusCode::BAD_REQUEST, Some(json!({ "errors": errors })))
+            }
             AppError::FileNotFound | AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),
             AppError::Conflict(_) => (StatusCode::CONFLICT, None),
             AppError::Locked(_) => (StatusCode::LOCKED, None),

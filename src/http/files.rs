@@ -14,10 +14,10 @@ use super::error::ApiError;
 use super::wire::{file_json, listed_json};
 use crate::app::upload::{validate_custom_coordinates, validate_description, validate_tags};
 use crate::model::list::{MAX_LIST_LIMIT, parse_sort};
-use crate::model::search::{NameMatch, SearchFilter};
+use crate::model::search::NameMatch;
 use crate::model::{
     AiTagRemoval, AssetTypeFilter, AttributeUpdate, FileKind, FileTypeFilter, FolderPath,
-    ListQuery, PublishChange, TagChange, Timestamp,
+    ListQuery, PublishChange, TagChange,
 };
 
 pub async fn details(
@@ -98,18 +98,7 @@ fn parse_update(body: &Value) -> Result<AttributeUpdate, ApiError> {
         }
     }
     match map.get("customMetadata") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) if m.is_empty() => {}
-        Some(Value::Object(m)) => {
-            let names: Vec<&String> = m.keys().collect();
-            return Err(ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: "Invalid custom metadata.".into(),
-                extra: Some(
-                    json!({ "errors": { "customMetadata": format!("No custom metadata field exists with the name(s) {names:?}.") } }),
-                ),
-            });
-        }
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
         Some(_) => return Err(ApiError::bad_request("customMetadata should be an object.")),
     }
     for unsupported in ["extensions", "webhookUrl"] {
@@ -161,7 +150,11 @@ pub async fn update(
         })?
     };
     let update = parse_update(&value)?;
-    let file = state.app.update_file(&principal, &file_id, update).await?;
+    let custom_metadata = value.get("customMetadata").and_then(Value::as_object);
+    let file = state
+        .app
+        .update_file(&principal, &file_id, update, custom_metadata)
+        .await?;
     Ok(Json(file_json(&file, &state.urls)).into_response())
 }
 
@@ -196,9 +189,11 @@ pub async fn bulk_delete(
     Ok(Json(json!({ "successfullyDeletedFileIds": deleted })).into_response())
 }
 
-/// Parses `GET /v1/files`' query with ImageKit's messages for bad values.
-fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+/// Parses `GET /v1/files`' query with ImageKit's messages for bad values; the `searchQuery`
+/// text comes back apart, for the application to bind.
+fn parse_list_query(raw: Option<&str>) -> Result<(ListQuery, Option<String>), ApiError> {
     let mut query = ListQuery::default();
+    let mut search_query = None;
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let value = value.into_owned();
         match key.as_ref() {
@@ -254,16 +249,12 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ApiError> {
             // Kura's extensions for name search boxes; ImageKit clients never send them.
             "namePrefix" => query.name_match = Some(NameMatch::prefix(&value)),
             "nameContains" => query.name_match = Some(NameMatch::contains(&value)),
-            // Relative dates ("7d") count back from the moment the request arrived.
-            "searchQuery" => {
-                query.search = SearchFilter::parse(&value, Timestamp::now())
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?
-            }
+            "searchQuery" => search_query = Some(value),
             // `includeFolder` and other legacy or unknown parameters change nothing.
             _ => {}
         }
     }
-    Ok(query)
+    Ok((query, search_query))
 }
 
 pub async fn list(
@@ -271,8 +262,11 @@ pub async fn list(
     Caller(principal): Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let query = parse_list_query(raw.as_deref())?;
-    let assets = state.app.list_assets(&principal, &query).await?;
+    let (query, search_query) = parse_list_query(raw.as_deref())?;
+    let assets = state
+        .app
+        .list_assets(&principal, &query, search_query.as_deref())
+        .await?;
     let items: Vec<Value> = assets.iter().map(|a| listed_json(a, &state.urls)).collect();
     Ok(Json(Value::Array(items)).into_response())
 }
@@ -387,13 +381,14 @@ mod tests {
 
     #[test]
     fn list_query_defaults_and_errors() {
-        let q = parse_list_query(None).unwrap();
+        let (q, _) = parse_list_query(None).unwrap();
         assert_eq!(q.limit, 1000);
         assert_eq!(q.asset_type, AssetTypeFilter::File);
-        let q = parse_list_query(Some(
-            "type=all&path=%2Fa%2Fb%2F&tags=x,%20y&skip=5&limit=10",
+        let (q, search) = parse_list_query(Some(
+            "type=all&path=%2Fa%2Fb%2F&tags=x,%20y&skip=5&limit=10&searchQuery=size%3E1",
         ))
         .unwrap();
+        assert_eq!(search.as_deref(), Some("size>1"));
         assert_eq!(q.folder.unwrap().as_str(), "/a/b");
         assert_eq!(q.tags.unwrap(), ["x", "y"]);
         assert_eq!((q.skip, q.limit), (5, 10));

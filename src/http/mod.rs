@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod custom_fields;
 pub mod delivery;
 pub mod error;
 pub mod files;
@@ -69,6 +70,14 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route(
             "/v1/files/{file_id}/versions/{version_id}/restore",
             put(versions::restore),
+        )
+        .route(
+            "/v1/customMetadataFields",
+            get(custom_fields::list).post(custom_fields::create),
+        )
+        .route(
+            "/v1/customMetadataFields/{id}",
+            axum::routing::patch(custom_fields::update).delete(custom_fields::delete),
         )
         .route("/v1/files/purge", post(purge::create))
         .route("/v1/files/purge/{request_id}", get(purge::status))

@@ -203,6 +203,7 @@ async fn receive_upload(
     let mut overwrite_file = true;
     let mut response_fields = ResponseFields::default();
     let mut attributes = UploadAttributes::default();
+    let mut custom_metadata = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
@@ -243,13 +244,7 @@ async fn receive_upload(
                 let parsed: Value = serde_json::from_str(&value)
                     .map_err(|_| ApiError::bad_request("customMetadata must be a JSON object."))?;
                 match parsed {
-                    Value::Object(map) if map.is_empty() => attributes.custom_metadata = Some(map),
-                    Value::Object(map) => {
-                        let names: Vec<&String> = map.keys().collect();
-                        return Err(ApiError::bad_request(format!(
-                            "Invalid custom metadata. No custom metadata field exists with the name(s) {names:?}."
-                        )));
-                    }
+                    Value::Object(map) => custom_metadata = Some(map),
                     _ => {
                         return Err(ApiError::bad_request(
                             "customMetadata must be a JSON object.",
@@ -285,6 +280,7 @@ async fn receive_upload(
         use_unique_file_name: use_unique,
         overwrite_file,
         attributes,
+        custom_metadata,
     };
     let record = state.app.upload(principal, body, request).await?;
     Ok(Json(upload_json(&record, &state.urls, response_fields)))

@@ -153,6 +153,19 @@ pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
     }
 }
 
+/// `{id, name, label, schema, description?}`, as the SDK's `CustomMetadataField`.
+pub fn custom_field_json(field: &crate::model::CustomField) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), field.id.as_str().into());
+    object.insert("name".into(), field.name.clone().into());
+    object.insert("label".into(), field.label.clone().into());
+    object.insert("schema".into(), field.schema.to_json());
+    if let Some(description) = &field.description {
+        object.insert("description".into(), description.clone().into());
+    }
+    Value::Object(object)
+}
+
 pub fn folder_json(folder: &FolderRecord) -> FolderJson {
     FolderJson {
         kind: "folder",

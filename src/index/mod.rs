@@ -14,6 +14,7 @@
 //! ended; the index's position never moves past an open gap.
 
 mod bits;
+mod custom;
 mod folders;
 mod query;
 mod table;
@@ -213,7 +214,8 @@ impl SearchIndex {
             };
             let files: Vec<String> = fresh
                 .iter()
-                .filter(|e| !e.kind.starts_with("folder."))
+                // file.* and file-version.*; other subjects (folders, fields) are no files.
+                .filter(|e| e.kind.starts_with("file"))
                 .map(|e| e.subject.clone())
                 .collect::<HashSet<_>>()
                 .into_iter()
@@ -381,6 +383,7 @@ fn push_folder_row(table: &mut Table, folders: &Folders, slot: u32) {
         file_type: None,
         flags: 0,
         tags: &[],
+        custom: None,
     });
 }
 

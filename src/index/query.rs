@@ -182,6 +182,13 @@ impl Evaluator<'_> {
                     .map(|id| &t.by_format[id as usize]),
             ),
             Test::FileTypeIn(kinds) => self.file_types(kinds),
+            Test::Custom(name, test) => {
+                let mut bits = self.bits();
+                if let Some(column) = t.custom.get(name) {
+                    column.matching(test, &mut bits);
+                }
+                bits
+            }
             Test::Flag(field, value) => {
                 let slot = match field {
                     FlagField::Private => 0,

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use super::bits::{Bits, Posting};
+use super::custom::CustomColumns;
 use crate::model::FileKind;
 use crate::model::search::{AssetKind, IndexedVersion, words};
 
@@ -74,6 +75,7 @@ pub struct NewRow<'a> {
     pub file_type: Option<FileKind>,
     pub flags: u8,
     pub tags: &'a [String],
+    pub custom: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl<'a> NewRow<'a> {
@@ -99,6 +101,7 @@ impl<'a> NewRow<'a> {
                 | (if v.published { FLAG_PUBLISHED } else { 0 })
                 | (if v.transparency { FLAG_TRANSPARENCY } else { 0 }),
             tags: &v.tags,
+            custom: Some(&v.custom_metadata),
         })
     }
 }
@@ -179,6 +182,7 @@ pub struct Table {
     pub by_file_type: [Posting; 2],
     /// Rows whose flag is set: private, published, transparency.
     pub flag_set: [Posting; 3],
+    pub custom: CustomColumns,
 
     tag_ids: HashMap<Box<str>, u32>,
     tag_names: Vec<Box<str>>,
@@ -249,6 +253,7 @@ impl Table {
         for rows in self.by_asset.values_mut() {
             rows.shrink_to_fit();
         }
+        self.custom.shrink();
     }
 
     pub fn kind(&self, row: u32) -> AssetKind {
@@ -356,6 +361,9 @@ impl Table {
         name_words.dedup();
         for word in name_words {
             push_posting(&mut self.name_words, word, ordinal);
+        }
+        if let Some(custom) = new.custom {
+            self.custom.push(ordinal, custom);
         }
         self.by_kind[kind].push(ordinal);
         self.by_asset.entry(new.asset).or_default().push(ordinal);
@@ -472,7 +480,9 @@ impl Table {
     /// A copy holding only the live rows, renumbered, and sorted.
     pub fn compacted(&self) -> Table {
         let mut fresh = Table::default();
+        let mut new_row = vec![u32::MAX; self.len()];
         for row in self.alive.ones() {
+            new_row[row as usize] = fresh.len() as u32;
             let r = row as usize;
             let tags: Vec<String> = self.tags[r]
                 .iter()
@@ -500,8 +510,10 @@ impl Table {
                 file_type,
                 flags: self.flags[r],
                 tags: &tags,
+                custom: None,
             });
         }
+        fresh.custom = self.custom.remapped(&new_row);
         fresh.reorder();
         fresh
     }

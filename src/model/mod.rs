@@ -2,6 +2,7 @@
 //! validated, and how listings are asked for. Nothing here knows about HTTP, SQL or bytes on disk.
 
 pub mod asset;
+pub mod custom_field;
 pub mod id;
 pub mod job;
 pub mod list;
@@ -16,6 +17,10 @@ pub mod upload;
 pub use asset::{
     AiTag, FileAttributes, FileKind, FileRecord, FolderRecord, ListedAsset, MediaInfo,
     VersionRecord,
+};
+pub use custom_field::{
+    CustomField, FieldError, FieldSchema, FieldSet, FieldType, FieldUpdate, InvalidMetadata,
+    MetadataWrite,
 };
 pub use id::AssetId;
 pub use job::{JobOutcome, JobRecord, JobState};

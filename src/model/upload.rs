@@ -1,6 +1,7 @@
 //! The rules for what a new version's attributes are, given what the upload asked for and
 //! what the file had before.
 
+use super::custom_field::MetadataWrite;
 use super::{AiTag, FileAttributes};
 
 /// What an upload request said about attributes, with the overwrite flags that decide what
@@ -9,7 +10,10 @@ use super::{AiTag, FileAttributes};
 pub struct UploadAttributes {
     pub tags: Option<Vec<String>>,
     pub custom_coordinates: Option<String>,
-    pub custom_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether the request gave `customMetadata` (its values are then in `custom_metadata`).
+    pub custom_metadata_given: bool,
+    /// The request's custom metadata, validated against the fields, with their defaults.
+    pub custom_metadata: MetadataWrite,
     pub description: Option<String>,
     pub is_private: bool,
     pub is_published: bool,
@@ -25,7 +29,8 @@ impl Default for UploadAttributes {
         UploadAttributes {
             tags: None,
             custom_coordinates: None,
-            custom_metadata: None,
+            custom_metadata_given: false,
+            custom_metadata: MetadataWrite::default(),
             description: None,
             is_private: false,
             is_published: true,
@@ -48,11 +53,15 @@ impl UploadAttributes {
                 .or_else(|| keep(self.overwrite_tags).and_then(|p| p.tags.clone())),
             ai_tags: keep(self.overwrite_ai_tags).and_then(|p| p.ai_tags.clone()),
             custom_coordinates: self.custom_coordinates.clone(),
-            custom_metadata: self.custom_metadata.clone().unwrap_or_else(|| {
-                keep(self.overwrite_custom_metadata)
-                    .map(|p| p.custom_metadata.clone())
-                    .unwrap_or_default()
-            }),
+            custom_metadata: self.custom_metadata.apply(
+                &if self.custom_metadata_given {
+                    None
+                } else {
+                    keep(self.overwrite_custom_metadata)
+                }
+                .map(|p| p.custom_metadata.clone())
+                .unwrap_or_default(),
+            ),
             description: self.description.clone(),
             is_private: self.is_private,
             is_published: self.is_published,
@@ -114,6 +123,7 @@ pub struct AttributeUpdate {
     pub tags: Option<Option<Vec<String>>>,
     pub custom_coordinates: Option<Option<String>>,
     pub description: Option<String>,
+    pub custom_metadata: Option<MetadataWrite>,
     pub remove_ai_tags: Option<AiTagRemoval>,
     pub publish: Option<PublishChange>,
 }
@@ -134,6 +144,9 @@ impl AttributeUpdate {
         }
         if let Some(description) = &self.description {
             attributes.description = Some(description.clone());
+        }
+        if let Some(write) = &self.custom_metadata {
+            attributes.custom_metadata = write.apply(&attributes.custom_metadata);
         }
         match &self.remove_ai_tags {
             Some(AiTagRemoval::All) => attributes.ai_tags = None,

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 
 use crate::model::search::{IndexedFolder, IndexedVersion};
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, FolderRecord, FolderTransfer,
-    JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo, Principal, TagChange, Timestamp,
-    UploadAttributes,
+    AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
+    FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo,
+    Principal, TagChange, Timestamp, UploadAttributes,
 };
 
 pub use transfer::{TransferCursor, TransferPhase};
@@ -40,6 +40,12 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("A custom metadata field with this name already exists.")]
+    FieldNameTaken,
+    #[error("A custom metadata field with this label already exists.")]
+    FieldLabelTaken,
+    #[error(transparent)]
+    InvalidField(#[from] crate::model::FieldError),
 }
 
 /// Most versions a file may have (ImageKit's limit).
@@ -138,6 +144,32 @@ pub trait MetadataStore: Send + Sync + 'static {
         update: &AttributeUpdate,
         actor: &Principal,
     ) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Every custom metadata field, deleted ones included, oldest first.
+    async fn custom_fields(&self) -> Result<Vec<CustomField>, StoreError>;
+
+    /// Adds a field with its event; `FieldNameTaken` when any field (deleted ones too) has
+    /// its name, `FieldLabelTaken` when a live one has its label.
+    async fn create_custom_field(
+        &self,
+        field: &CustomField,
+        actor: &Principal,
+    ) -> Result<(), StoreError>;
+
+    /// Applies `FieldUpdate::apply` in one transaction; `None` when no field has this id.
+    async fn update_custom_field(
+        &self,
+        id: &AssetId,
+        update: &FieldUpdate,
+        actor: &Principal,
+    ) -> Result<Option<CustomField>, StoreError>;
+
+    /// Marks a live field deleted; false when there is none with this id.
+    async fn delete_custom_field(
+        &self,
+        id: &AssetId,
+        actor: &Principal,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes files with all their versions in one transaction.
     async fn delete_files(
@@ -357,15 +389,17 @@ pub enum Table {
     Folders,
     Files,
     FileVersions,
+    CustomMetadataFields,
     Events,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Blobs,
         Table::Folders,
         Table::Files,
         Table::FileVersions,
+        Table::CustomMetadataFields,
         Table::Events,
     ];
 
@@ -375,6 +409,7 @@ impl Table {
             Table::Folders => "folders",
             Table::Files => "files",
             Table::FileVersions => "file_versions",
+            Table::CustomMetadataFields => "custom_metadata_fields",
             Table::Events => "events",
         }
     }
@@ -415,4 +450,7 @@ pub mod event {
     pub const FOLDER_DELETED: &str = "folder.deleted";
     /// A whole subtree changed path at once; its files keep their ids.
     pub const FOLDER_MOVED: &str = "folder.moved";
+    pub const FIELD_CREATED: &str = "custom-metadata-field.created";
+    pub const FIELD_UPDATED: &str = "custom-metadata-field.updated";
+    pub const FIELD_DELETED: &str = "custom-metadata-field.deleted";
 }

@@ -21,6 +21,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0003_folder_ids.sql"),
     ),
     (4, include_str!("../../migrations/postgres/0004_search.sql")),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_custom_metadata_fields.sql"),
+    ),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).

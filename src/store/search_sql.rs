@@ -5,9 +5,10 @@
 //! Every test compiles to an expression that is never NULL, so `NOT` means "not this" even for
 //! rows lacking the field — the two-valued logic `model::search::reference` defines.
 
-use super::sql::{Dialect, Statement};
+use super::sql::{Dialect, JsonFlavour, Statement};
 use crate::model::search::{
-    AssetKind, Comparison, Filter, FlagField, NameMatch, NumericField, SearchFilter, Test, Words,
+    AssetKind, Comparison, CustomScalar, CustomTest, Filter, FlagField, NameMatch, NumericField,
+    SearchFilter, Test, Words,
 };
 use crate::model::{FileTypeFilter, ListQuery, SortField, SortOrder};
 
@@ -286,7 +287,119 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
                 .bind(format!("{}0", root.as_str()))
                 .push("))");
         }
+        Test::Custom(name, test) => push_custom(st, name, test, dialect),
     }
+}
+
+/// `EXISTS (SELECT 1 FROM <the field's scalars> c WHERE <test on one scalar>)`: a stored
+/// value is one scalar or an array of them (`model::search::custom`). A missing key yields
+/// no scalar (SQLite) or a JSON null that no test accepts (PostgreSQL).
+fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dialect) {
+    let json = dialect.json;
+    match json {
+        JsonFlavour::Sqlite => {
+            st.push("EXISTS (SELECT 1 FROM json_each(v.custom_metadata, ")
+                .bind(format!("$.\"{name}\""))
+                .push(") c WHERE ");
+        }
+        JsonFlavour::Postgres => {
+            st.push("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(v.custom_metadata::jsonb -> ")
+                .bind(name.to_owned())
+                .push(") WHEN 'array' THEN v.custom_metadata::jsonb -> ")
+                .bind(name.to_owned())
+                .push(" ELSE jsonb_build_array(v.custom_metadata::jsonb -> ")
+                .bind(name.to_owned())
+                .push(") END) c(value) WHERE ");
+        }
+    }
+    let (is_text, text, is_number, number, is_bool) = match json {
+        JsonFlavour::Sqlite => (
+            "c.type = 'text'",
+            "c.value",
+            "c.type IN ('integer', 'real')",
+            "c.value",
+            "c.type IN ('true', 'false')",
+        ),
+        JsonFlavour::Postgres => (
+            "jsonb_typeof(c.value) = 'string'",
+            "(c.value #>> '{}')",
+            "jsonb_typeof(c.value) = 'number'",
+            // The cast only where it cannot fail: PostgreSQL may test conditions in any order.
+            "(CASE WHEN jsonb_typeof(c.value) = 'number' THEN (c.value #>> '{}')::float8 END)",
+            "jsonb_typeof(c.value) = 'boolean'",
+        ),
+    };
+    let bool_is = |b: bool| match (json, b) {
+        (JsonFlavour::Sqlite, true) => "c.type = 'true'",
+        (JsonFlavour::Sqlite, false) => "c.type = 'false'",
+        (JsonFlavour::Postgres, true) => "c.value = 'true'::jsonb",
+        (JsonFlavour::Postgres, false) => "c.value = 'false'::jsonb",
+    };
+    match test {
+        CustomTest::Exists => {
+            st.push(&format!("({is_text} OR {is_number} OR {is_bool})"));
+        }
+        CustomTest::AnyOf(values) => {
+            let texts: Vec<String> = values
+                .iter()
+                .filter_map(|v| match v {
+                    CustomScalar::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+            let numbers: Vec<f64> = values
+                .iter()
+                .filter_map(|v| match v {
+                    CustomScalar::Number(n) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            st.push("(1 = 0");
+            if !texts.is_empty() {
+                st.push(&format!(" OR ({is_text} AND {text} IN ("));
+                st.bind_list(texts);
+                st.push("))");
+            }
+            if !numbers.is_empty() {
+                st.push(&format!(" OR ({is_number} AND {number} IN ("));
+                st.bind_list(numbers);
+                st.push("))");
+            }
+            for b in [true, false] {
+                if values.contains(&CustomScalar::Bool(b)) {
+                    st.push(" OR ").push(bool_is(b));
+                }
+            }
+            st.push(")");
+        }
+        CustomTest::Prefix(prefix) => {
+            st.push(&format!(
+                "({is_text} AND substr({text}, 1, {}) = ",
+                prefix.chars().count()
+            ))
+            .bind(prefix.clone())
+            .push(")");
+        }
+        CustomTest::Compare(cmp, bound) => match bound {
+            CustomScalar::Text(t) => {
+                // Byte order, as the reference compares (dates are ISO text).
+                st.push(&format!("({is_text} AND {text}{}", dialect.byte_order))
+                    .push(comparison(*cmp))
+                    .bind(t.clone())
+                    .push(")");
+            }
+            CustomScalar::Number(n) => {
+                st.push(&format!("({is_number} AND {number}"))
+                    .push(comparison(*cmp))
+                    .bind(*n)
+                    .push(")");
+            }
+            CustomScalar::Bool(_) => {
+                st.push("1 = 0");
+            }
+        },
+    }
+    st.push(")");
 }
 
 fn numeric_column(field: NumericField, columns: &Columns) -> &'static str {

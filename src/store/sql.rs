@@ -16,8 +16,15 @@ pub enum Arg {
     Text(String),
     Int(i64),
     Bool(bool),
+    Float(f64),
     NullText,
     NullInt,
+}
+
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Arg::Float(v)
+    }
 }
 
 impl From<&str> for Arg {
@@ -172,6 +179,7 @@ where
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
@@ -181,6 +189,7 @@ where
             Arg::Text(t) => query.bind(t.as_str()),
             Arg::Int(i) => query.bind(*i),
             Arg::Bool(b) => query.bind(*b),
+            Arg::Float(f) => query.bind(*f),
             Arg::NullText => query.bind(None::<String>),
             Arg::NullInt => query.bind(None::<i64>),
         };
@@ -188,8 +197,18 @@ where
     query
 }
 
+/// How an engine reads JSON held in TEXT columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonFlavour {
+    /// `json_each`, whose rows carry `type` and `value`.
+    Sqlite,
+    /// `jsonb` operators on a cast.
+    Postgres,
+}
+
 /// The places the two engines' SQL differs.
 pub struct Dialect {
+    pub json: JsonFlavour,
     /// Start of "some element of the JSON array in `v.tags` is one of (…)"; the caller appends
     /// the bound list and one closing parenthesis.
     pub tags_any_of: &'static str,
@@ -225,6 +244,7 @@ pub struct Dialect {
 }
 
 pub const SQLITE: Dialect = Dialect {
+    json: JsonFlavour::Sqlite,
     tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.tags) t WHERE t.value IN (",
     ai_tags_any_of: "EXISTS (SELECT 1 FROM json_each(v.ai_tags) t WHERE json_extract(t.value, '$.name') IN (",
     tag_count: "COALESCE(json_array_length(v.tags), 0) + COALESCE(json_array_length(v.ai_tags), 0)",
@@ -242,6 +262,7 @@ pub const SQLITE: Dialect = Dialect {
 };
 
 pub const POSTGRES: Dialect = Dialect {
+    json: JsonFlavour::Postgres,
     tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.tags::jsonb) t(value) WHERE t.value IN (",
     ai_tags_any_of: "EXISTS (SELECT 1 FROM jsonb_array_elements(v.ai_tags::jsonb) t(value) WHERE t.value->>'name' IN (",
     tag_count: "COALESCE(jsonb_array_length(v.tags::jsonb), 0) + COALESCE(jsonb_array_length(v.ai_tags::jsonb), 0)",
@@ -340,6 +361,17 @@ pub fn folder_from_row(row: &impl RowAccess) -> Result<FolderRecord, StoreError>
         created_at: Timestamp::from_millis(row.int("created_at")?),
         updated_at: Timestamp::from_millis(row.int("updated_at")?),
     })
+}
+
+/// A version's `custom_metadata` column; most are `{}`, which needs no parsing.
+pub fn custom_metadata(
+    row: &impl RowAccess,
+) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    let text = row.text("custom_metadata")?;
+    if text == "{}" {
+        return Ok(serde_json::Map::new());
+    }
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("custom_metadata: {e}")))
 }
 
 fn json_column<T>(row: &impl RowAccess, column: &'static str) -> Result<Option<T>, StoreError>
@@ -502,6 +534,16 @@ pub fn table_columns(table: Table) -> &'static [(&'static str, ColumnType, bool)
             ("description", Text, true),
             ("is_private", Bool, false),
             ("is_published", Bool, false),
+            ("created_at", Int, false),
+            ("updated_at", Int, false),
+        ],
+        Table::CustomMetadataFields => &[
+            ("id", Text, false),
+            ("name", Text, false),
+            ("label", Text, false),
+            ("description", Text, true),
+            ("schema", Text, false),
+            ("deleted", Bool, false),
             ("created_at", Int, false),
             ("updated_at", Int, false),
         ],

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_folder_ids.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_search.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_custom_metadata_fields.sql"),
+    ),
 ];
 
 pub struct SqliteEngine {

@@ -2,9 +2,10 @@
 //! values are (dates to milliseconds, sizes to bytes, paths normalised, words lowercased).
 //! Evaluators (the SQL compiler, the in-memory reference) only ever see a `Filter`.
 
+use super::custom::{CustomScalar, CustomTest};
 use super::parser::{Condition, Expr, Operand, Operator, Scalar};
 use super::{SearchError, words};
-use crate::model::{FileKind, FolderPath, Timestamp};
+use crate::model::{FieldSet, FieldType, FileKind, FolderPath, Timestamp};
 
 /// What a search row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -121,6 +122,8 @@ pub enum Test {
     FolderIn(Vec<FolderPath>),
     /// … is this folder or one below it.
     FolderWithin(FolderPath),
+    /// A test on the custom metadata field with this name.
+    Custom(String, CustomTest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +214,9 @@ fn known_for_kind(test: &Test, kind: AssetKind) -> Option<bool> {
         {
             Some(false)
         }
-        Test::FormatIn(_) | Test::FileTypeIn(_) | Test::Flag(..) if folder => Some(false),
+        Test::FormatIn(_) | Test::FileTypeIn(_) | Test::Flag(..) | Test::Custom(..) if folder => {
+            Some(false)
+        }
         Test::FolderWithin(root) if root.is_root() => Some(true),
         _ => None,
     }
@@ -226,12 +231,17 @@ pub struct SearchFilter {
 }
 
 impl SearchFilter {
-    /// Parses and binds `text`; `Ok(None)` when it is empty. Relative dates count back from `now`.
-    pub fn parse(text: &str, now: Timestamp) -> Result<Option<SearchFilter>, SearchError> {
+    /// Parses and binds `text`; `Ok(None)` when it is empty. Relative dates count back from
+    /// `now`; `"customMetadata.x"` is typed by the field `x` of `fields`.
+    pub fn parse(
+        text: &str,
+        now: Timestamp,
+        fields: &FieldSet,
+    ) -> Result<Option<SearchFilter>, SearchError> {
         let Some(expr) = super::parser::parse(text)? else {
             return Ok(None);
         };
-        let filter = bind(&expr, now)?;
+        let filter = bind(&expr, now, fields)?;
         let kinds = if filter.mentions_kind() {
             AssetKind::ALL.to_vec()
         } else {
@@ -241,21 +251,21 @@ impl SearchFilter {
     }
 }
 
-fn bind(expr: &Expr, now: Timestamp) -> Result<Filter, SearchError> {
+fn bind(expr: &Expr, now: Timestamp, fields: &FieldSet) -> Result<Filter, SearchError> {
     Ok(match expr {
         Expr::And(parts) => Filter::And(
             parts
                 .iter()
-                .map(|p| bind(p, now))
+                .map(|p| bind(p, now, fields))
                 .collect::<Result<_, _>>()?,
         ),
         Expr::Or(parts) => Filter::Or(
             parts
                 .iter()
-                .map(|p| bind(p, now))
+                .map(|p| bind(p, now, fields))
                 .collect::<Result<_, _>>()?,
         ),
-        Expr::Condition(c) => bind_condition(c, now)?,
+        Expr::Condition(c) => bind_condition(c, now, fields)?,
     })
 }
 
@@ -297,7 +307,7 @@ fn is_membership(op: Operator) -> bool {
 
 const MEMBERSHIP: &str = "`=`, `NOT =`, `IN` and `NOT IN`";
 
-fn bind_condition(c: &Condition, now: Timestamp) -> Result<Filter, SearchError> {
+fn bind_condition(c: &Condition, now: Timestamp, fields: &FieldSet) -> Result<Filter, SearchError> {
     match c.field.as_str() {
         "name" => bind_name(c),
         "tags" => bind_tags(c),
@@ -406,12 +416,9 @@ fn bind_condition(c: &Condition, now: Timestamp) -> Result<Filter, SearchError> 
             c.field_column,
             "`createdBy` is not searchable: Kura does not record who uploaded a file",
         )),
-        field if field.starts_with("customMetadata.") => Err(SearchError::at(
-            c.field_column,
-            format!(
-                "`{field}`: there is no such custom metadata field (Kura has no custom metadata fields yet)"
-            ),
-        )),
+        field if field.starts_with("customMetadata.") => {
+            bind_custom(c, &field["customMetadata.".len()..], now, fields)
+        }
         field if field.starts_with("embeddedMetadata.") => Err(SearchError::at(
             c.field_column,
             format!("`{field}` is not searchable yet: Kura does not extract embedded metadata"),
@@ -424,6 +431,136 @@ fn bind_condition(c: &Condition, now: Timestamp) -> Result<Filter, SearchError> 
             ),
         )),
     }
+}
+
+fn bind_custom(
+    c: &Condition,
+    name: &str,
+    now: Timestamp,
+    fields: &FieldSet,
+) -> Result<Filter, SearchError> {
+    let Some(field) = fields.get(name) else {
+        return Err(SearchError::at(
+            c.field_column,
+            format!(
+                "`{}`: there is no custom metadata field named \"{}\"",
+                super::shorten(&c.field),
+                super::shorten(name)
+            ),
+        ));
+    };
+    let field_type = field.schema.field_type();
+    let test = |t: CustomTest| Filter::Test(Test::Custom(name.to_owned(), t));
+    // A value as the field's type reads it.
+    let typed = |v: &Scalar| -> Result<CustomScalar, SearchError> {
+        match field_type {
+            FieldType::Text | FieldType::Textarea => Ok(CustomScalar::Text(v.text.clone())),
+            FieldType::Number => custom_number(v, &c.field),
+            FieldType::Date => {
+                let millis = parse_date(v, now)?.floor;
+                Ok(CustomScalar::Text(
+                    Timestamp::from_millis(millis).to_iso8601(),
+                ))
+            }
+            FieldType::Boolean => match v.text.to_ascii_lowercase().as_str() {
+                "true" => Ok(CustomScalar::Bool(true)),
+                "false" => Ok(CustomScalar::Bool(false)),
+                _ => Err(SearchError::at(
+                    v.column,
+                    format!(
+                        "`{}` is true or false, not \"{}\"",
+                        c.field,
+                        super::shorten(&v.text)
+                    ),
+                )),
+            },
+            // Options may be strings, numbers or booleans: a quoted value is a string, a
+            // bare one a boolean or number when it reads as one.
+            FieldType::SingleSelect | FieldType::MultiSelect => Ok(if v.quoted {
+                CustomScalar::Text(v.text.clone())
+            } else if v.text.eq_ignore_ascii_case("true") {
+                CustomScalar::Bool(true)
+            } else if v.text.eq_ignore_ascii_case("false") {
+                CustomScalar::Bool(false)
+            } else if let Ok(n) = custom_number(v, &c.field) {
+                n
+            } else {
+                CustomScalar::Text(v.text.clone())
+            }),
+        }
+    };
+    let ordered = matches!(
+        field_type,
+        FieldType::Number | FieldType::Date | FieldType::SingleSelect
+    );
+    let prefixable = matches!(
+        field_type,
+        FieldType::Text | FieldType::Textarea | FieldType::SingleSelect
+    );
+    let allowed = match field_type {
+        FieldType::Text | FieldType::Textarea => {
+            "`=`, `:`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`"
+        }
+        FieldType::Number | FieldType::Date => {
+            "`=`, `<`, `<=`, `>`, `>=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`"
+        }
+        FieldType::Boolean => "`=`, `NOT =`, `EXISTS` and `NOT EXISTS`",
+        FieldType::SingleSelect => {
+            "`=`, `:`, `<`, `<=`, `>`, `>=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`"
+        }
+        FieldType::MultiSelect => "`=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`",
+    };
+    match c.operator {
+        Operator::Exists => Ok(test(CustomTest::Exists)),
+        Operator::NotExists => Ok(Filter::not(test(CustomTest::Exists))),
+        Operator::In | Operator::NotIn if field_type == FieldType::Boolean => {
+            Err(unsupported(c, allowed))
+        }
+        op if is_membership(op) => {
+            let wanted = values(c)
+                .into_iter()
+                .map(typed)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(membership(
+                c,
+                Test::Custom(name.to_owned(), CustomTest::AnyOf(wanted)),
+            ))
+        }
+        Operator::Prefix if prefixable => Ok(test(CustomTest::Prefix(values(c)[0].text.clone()))),
+        Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge if ordered => {
+            let v = values(c)[0];
+            let bound = match field_type {
+                FieldType::SingleSelect => custom_number(v, &c.field)?,
+                _ => typed(v)?,
+            };
+            let cmp = match c.operator {
+                Operator::Lt => Comparison::Lt,
+                Operator::Le => Comparison::Le,
+                Operator::Gt => Comparison::Gt,
+                _ => Comparison::Ge,
+            };
+            Ok(test(CustomTest::Compare(cmp, bound)))
+        }
+        _ => Err(unsupported(c, allowed)),
+    }
+}
+
+fn custom_number(v: &Scalar, field: &str) -> Result<CustomScalar, SearchError> {
+    v.text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(CustomScalar::Number)
+        .ok_or_else(|| {
+            SearchError::at(
+                v.column,
+                format!(
+                    "`{field}` takes a number, not \"{}\"",
+                    super::shorten(&v.text)
+                ),
+            )
+        })
 }
 
 fn bind_name(c: &Condition) -> Result<Filter, SearchError> {
@@ -662,7 +799,7 @@ mod tests {
     const NOW: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
 
     fn bound(text: &str) -> SearchFilter {
-        SearchFilter::parse(text, Timestamp::from_millis(NOW))
+        SearchFilter::parse(text, Timestamp::from_millis(NOW), &Default::default())
             .unwrap()
             .unwrap()
     }
@@ -672,7 +809,7 @@ mod tests {
     }
 
     fn error(text: &str) -> SearchError {
-        SearchFilter::parse(text, Timestamp::from_millis(NOW)).unwrap_err()
+        SearchFilter::parse(text, Timestamp::from_millis(NOW), &Default::default()).unwrap_err()
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! text ──parser──▶ `Expr` (syntax, with columns) ──filter──▶ `SearchFilter` (typed, bound to
 //! "now") ──▶ evaluated by the store (SQL) or by `reference` (in memory, for tests).
 
+pub mod custom;
 mod filter;
 mod parser;
 pub mod reference;
 
+pub use custom::{CustomScalar, CustomTest};
 pub use filter::{
     AssetKind, Comparison, Filter, FlagField, NameMatch, NumericField, SearchFilter, Test, Words,
 };
@@ -101,6 +103,7 @@ pub struct IndexedVersion {
     pub transparency: bool,
     /// Tags and AI tag names.
     pub tags: Vec<String>,
+    pub custom_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What a search index keeps of one folder (the root included).

@@ -31,6 +31,7 @@ pub struct SearchRecord {
     pub transparency: Option<bool>,
     /// Tags and AI tag names.
     pub tags: Vec<String>,
+    pub custom_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl SearchRecord {
@@ -88,6 +89,10 @@ fn passes(test: &Test, row: &SearchRecord) -> bool {
         Test::Flag(field, value) => row.flag(*field) == Some(*value),
         Test::FolderIn(folders) => folders.contains(&row.folder),
         Test::FolderWithin(root) => &row.folder == root || row.folder.is_within(root),
+        Test::Custom(name, test) => row
+            .custom_metadata
+            .get(name)
+            .is_some_and(|value| test.holds(&super::custom::scalars(value))),
     }
 }
 
@@ -173,11 +178,12 @@ mod tests {
             published: Some(true),
             transparency: Some(false),
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            custom_metadata: Default::default(),
         }
     }
 
     fn names(rows: &[SearchRecord], text: &str) -> Vec<String> {
-        let search = SearchFilter::parse(text, Timestamp::from_millis(0))
+        let search = SearchFilter::parse(text, Timestamp::from_millis(0), &Default::default())
             .unwrap()
             .unwrap();
         let query = ListQuery {

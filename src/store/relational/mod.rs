@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+mod custom_fields;
 mod folder_transfer;
 mod search_feed;
 
@@ -27,8 +28,9 @@ use super::{
 };
 use crate::model::search::{IndexedFolder, IndexedVersion};
 use crate::model::{
-    AssetId, AttributeUpdate, FileName, FileRecord, FolderPath, FolderRecord, FolderTransfer,
-    JobOutcome, JobRecord, ListQuery, ListedAsset, Principal, TagChange, Timestamp, VersionRecord,
+    AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
+    FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, Principal,
+    TagChange, Timestamp, VersionRecord,
 };
 use crate::store::transfer::TransferCursor;
 
@@ -1165,6 +1167,35 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         }
         E::commit(tx).await?;
         Ok(updated)
+    }
+
+    async fn custom_fields(&self) -> Result<Vec<CustomField>, StoreError> {
+        self.read_custom_fields().await
+    }
+
+    async fn create_custom_field(
+        &self,
+        field: &CustomField,
+        actor: &Principal,
+    ) -> Result<(), StoreError> {
+        self.insert_custom_field(field, actor).await
+    }
+
+    async fn update_custom_field(
+        &self,
+        id: &AssetId,
+        update: &FieldUpdate,
+        actor: &Principal,
+    ) -> Result<Option<CustomField>, StoreError> {
+        self.change_custom_field(id, update, actor).await
+    }
+
+    async fn delete_custom_field(
+        &self,
+        id: &AssetId,
+        actor: &Principal,
+    ) -> Result<bool, StoreError> {
+        self.remove_custom_field(id, actor).await
     }
 
     async fn create_folder(

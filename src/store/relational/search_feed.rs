@@ -9,7 +9,7 @@ use crate::store::{LoggedEvent, StoreError};
 
 const VERSION_SELECT: &str = "SELECT v.id AS v_id, v.file_id, f.current_version_id, f.folder_id,
         f.name, v.created_at, v.updated_at, v.size, v.width, v.height, v.format, v.file_type,
-        v.is_private, v.is_published, v.has_alpha, v.tags, v.ai_tags
+        v.is_private, v.is_published, v.has_alpha, v.tags, v.ai_tags, v.custom_metadata
      FROM file_versions v JOIN files f ON f.id = v.file_id";
 
 fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> {
@@ -33,6 +33,7 @@ fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> 
         published: row.flag("is_published")?,
         transparency: row.flag("has_alpha")?,
         tags: sql::tag_names(row)?,
+        custom_metadata: sql::custom_metadata(row)?,
     })
 }
 

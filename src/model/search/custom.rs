@@ -1,0 +1,137 @@
+//! Searching custom metadata: a stored value is a set of scalars (one, or a MultiSelect's
+//! selected options), and a test holds when some scalar passes it. Dates are stored as
+//! `YYYY-MM-DDTHH:MM:SS.sssZ` text, whose byte order is time order, so date tests are text
+//! tests and every evaluator compares them as bytes.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::Comparison;
+
+/// One value a search compares: what a JSON string, number or boolean is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomScalar {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+// Numbers here come from JSON or from parsed query text, never NaN.
+impl Eq for CustomScalar {}
+
+impl CustomScalar {
+    fn from_json(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(CustomScalar::Text(s.clone())),
+            Value::Number(n) => n.as_f64().map(CustomScalar::Number),
+            Value::Bool(b) => Some(CustomScalar::Bool(*b)),
+            _ => None,
+        }
+    }
+}
+
+/// The scalars of a stored value: the elements of an array, or the value itself.
+pub fn scalars(value: &Value) -> Vec<CustomScalar> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(CustomScalar::from_json).collect(),
+        other => CustomScalar::from_json(other).into_iter().collect(),
+    }
+}
+
+/// A test on one custom metadata field of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomTest {
+    /// Some scalar equals one of these (numbers numerically, texts byte for byte).
+    AnyOf(Vec<CustomScalar>),
+    /// Some text scalar starts with this (case-sensitive).
+    Prefix(String),
+    /// Some scalar of the bound's kind compares so with it.
+    Compare(Comparison, CustomScalar),
+    /// The field has a value.
+    Exists,
+}
+
+impl CustomTest {
+    pub fn holds(&self, values: &[CustomScalar]) -> bool {
+        values.iter().any(|v| self.holds_for(v))
+    }
+
+    pub fn holds_for(&self, value: &CustomScalar) -> bool {
+        match value {
+            CustomScalar::Text(t) => self.holds_for_text(t),
+            CustomScalar::Number(n) => self.holds_for_number(*n),
+            CustomScalar::Bool(b) => self.holds_for_bool(*b),
+        }
+    }
+
+    pub fn holds_for_text(&self, text: &str) -> bool {
+        match self {
+            CustomTest::AnyOf(wanted) => wanted
+                .iter()
+                .any(|w| matches!(w, CustomScalar::Text(t) if t == text)),
+            CustomTest::Prefix(prefix) => text.starts_with(prefix.as_str()),
+            CustomTest::Compare(cmp, CustomScalar::Text(bound)) => {
+                ordering_holds(*cmp, text.as_bytes().cmp(bound.as_bytes()))
+            }
+            CustomTest::Compare(..) => false,
+            CustomTest::Exists => true,
+        }
+    }
+
+    pub fn holds_for_number(&self, n: f64) -> bool {
+        match self {
+            CustomTest::AnyOf(wanted) => wanted
+                .iter()
+                .any(|w| matches!(w, CustomScalar::Number(m) if *m == n)),
+            CustomTest::Prefix(_) => false,
+            CustomTest::Compare(cmp, CustomScalar::Number(bound)) => n
+                .partial_cmp(bound)
+                .is_some_and(|o| ordering_holds(*cmp, o)),
+            CustomTest::Compare(..) => false,
+            CustomTest::Exists => true,
+        }
+    }
+
+    pub fn holds_for_bool(&self, b: bool) -> bool {
+        match self {
+            CustomTest::AnyOf(wanted) => wanted.contains(&CustomScalar::Bool(b)),
+            CustomTest::Prefix(_) | CustomTest::Compare(..) => false,
+            CustomTest::Exists => true,
+        }
+    }
+}
+
+fn ordering_holds(cmp: Comparison, o: Ordering) -> bool {
+    match cmp {
+        Comparison::Eq => o == Ordering::Equal,
+        Comparison::Lt => o == Ordering::Less,
+        Comparison::Le => o != Ordering::Greater,
+        Comparison::Gt => o == Ordering::Greater,
+        Comparison::Ge => o != Ordering::Less,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tests_hold_for_some_scalar_of_the_same_kind() {
+        let multi = scalars(&json!(["a", 30, true]));
+        assert!(CustomTest::AnyOf(vec![CustomScalar::Number(30.0)]).holds(&multi));
+        assert!(!CustomTest::AnyOf(vec![CustomScalar::Text("30".into())]).holds(&multi));
+        assert!(CustomTest::Compare(Comparison::Gt, CustomScalar::Number(29.5)).holds(&multi));
+        assert!(!CustomTest::Exists.holds(&scalars(&json!([]))));
+        let date = scalars(&json!("2024-05-01T00:00:00.000Z"));
+        assert!(
+            CustomTest::Compare(
+                Comparison::Lt,
+                CustomScalar::Text("2024-05-01T00:00:00.001Z".into())
+            )
+            .holds(&date)
+        );
+        assert!(CustomTest::Prefix("2024-05".into()).holds(&date));
+    }
+}
