@@ -12,3 +12,10 @@ CREATE TABLE custom_metadata_fields (
 );
 CREATE UNIQUE INDEX custom_metadata_fields_live_label ON custom_metadata_fields (label)
     WHERE deleted = 0;
+
+-- The words of a version's custom metadata texts, each as " name:word " (lowercased), for
+-- `"customMetadata.name" HAS …`, as `tag_words` is for tags. Versions from before custom
+-- metadata hold no values; other NULLs (bulk imports) are filled in when the store opens.
+ALTER TABLE file_versions ADD COLUMN custom_words TEXT;
+UPDATE file_versions SET custom_words = ' ' WHERE custom_metadata = '{}';
+CREATE INDEX file_versions_custom_words_pending ON file_versions (id) WHERE custom_words IS NULL;

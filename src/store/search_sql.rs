@@ -295,6 +295,21 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
 /// value is one scalar or an array of them (`model::search::custom`). A missing key yields
 /// no scalar (SQLite) or a JSON null that no test accepts (PostgreSQL).
 fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dialect) {
+    if let CustomTest::Words(search) = test {
+        // `v.custom_words` holds " name:word … " (`search::indexed_custom_words`); `_` in a
+        // field name is a LIKE wildcard, so it is escaped.
+        let field = name.replace('_', "\\_");
+        st.push("(v.custom_words IS NOT NULL");
+        for word in &search.whole {
+            st.push(" AND v.custom_words LIKE ")
+                .bind(format!("% {field}:{word} %"))
+                .push(" ESCAPE '\\'");
+        }
+        st.push(" AND v.custom_words LIKE ")
+            .bind(format!("% {field}:{}%", search.prefix))
+            .push(" ESCAPE '\\')");
+        return;
+    }
     let json = dialect.json;
     match json {
         JsonFlavour::Sqlite => {
@@ -398,6 +413,10 @@ fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dial
                 st.push("1 = 0");
             }
         },
+        // Answered from `v.custom_words` above.
+        CustomTest::Words(_) => {
+            st.push("1 = 0");
+        }
     }
     st.push(")");
 }

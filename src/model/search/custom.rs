@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::Comparison;
+use super::{Comparison, Words, words, words_match};
 
 /// One value a search compares: what a JSON string, number or boolean is.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +46,8 @@ pub enum CustomTest {
     AnyOf(Vec<CustomScalar>),
     /// Some text scalar starts with this (case-sensitive).
     Prefix(String),
+    /// `HAS`: some text scalar has these words (Text fields hold one text).
+    Words(Words),
     /// Some scalar of the bound's kind compares so with it.
     Compare(Comparison, CustomScalar),
     /// The field has a value.
@@ -71,6 +73,7 @@ impl CustomTest {
                 .iter()
                 .any(|w| matches!(w, CustomScalar::Text(t) if t == text)),
             CustomTest::Prefix(prefix) => text.starts_with(prefix.as_str()),
+            CustomTest::Words(search) => words_match(search, &words(text).collect::<Vec<_>>()),
             CustomTest::Compare(cmp, CustomScalar::Text(bound)) => {
                 ordering_holds(*cmp, text.as_bytes().cmp(bound.as_bytes()))
             }
@@ -84,7 +87,7 @@ impl CustomTest {
             CustomTest::AnyOf(wanted) => wanted
                 .iter()
                 .any(|w| matches!(w, CustomScalar::Number(m) if *m == n)),
-            CustomTest::Prefix(_) => false,
+            CustomTest::Prefix(_) | CustomTest::Words(_) => false,
             CustomTest::Compare(cmp, CustomScalar::Number(bound)) => n
                 .partial_cmp(bound)
                 .is_some_and(|o| ordering_holds(*cmp, o)),
@@ -96,7 +99,7 @@ impl CustomTest {
     pub fn holds_for_bool(&self, b: bool) -> bool {
         match self {
             CustomTest::AnyOf(wanted) => wanted.contains(&CustomScalar::Bool(b)),
-            CustomTest::Prefix(_) | CustomTest::Compare(..) => false,
+            CustomTest::Prefix(_) | CustomTest::Words(_) | CustomTest::Compare(..) => false,
             CustomTest::Exists => true,
         }
     }
@@ -133,5 +136,23 @@ mod tests {
             .holds(&date)
         );
         assert!(CustomTest::Prefix("2024-05".into()).holds(&date));
+    }
+
+    #[test]
+    fn custom_words_carry_the_field_name() {
+        let values = json!({"brand": "Red red-Dress", "n": 3, "tags_x": ["Über"]});
+        let Value::Object(map) = values else {
+            unreachable!()
+        };
+        assert_eq!(
+            super::super::indexed_custom_words(&map),
+            " brand:red brand:dress tags_x:über "
+        );
+        let has = CustomTest::Words(Words {
+            whole: vec!["red".into()],
+            prefix: "dre".into(),
+        });
+        assert!(has.holds(&scalars(&json!("RED dress"))));
+        assert!(!has.holds(&scalars(&json!("dress"))));
     }
 }

@@ -499,7 +499,7 @@ fn bind_custom(
     );
     let allowed = match field_type {
         FieldType::Text | FieldType::Textarea => {
-            "`=`, `:`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`"
+            "`=`, `:`, `IN`, `NOT =`, `NOT IN`, `HAS`, `EXISTS` and `NOT EXISTS`"
         }
         FieldType::Number | FieldType::Date => {
             "`=`, `<`, `<=`, `>`, `>=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`"
@@ -525,6 +525,9 @@ fn bind_custom(
                 c,
                 Test::Custom(name.to_owned(), CustomTest::AnyOf(wanted)),
             ))
+        }
+        Operator::Has if matches!(field_type, FieldType::Text | FieldType::Textarea) => {
+            Ok(test(CustomTest::Words(has_words(values(c)[0])?)))
         }
         Operator::Prefix if prefixable => Ok(test(CustomTest::Prefix(values(c)[0].text.clone()))),
         Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge if ordered => {

@@ -82,6 +82,28 @@ pub fn indexed_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
+/// A version's custom metadata texts as the store keeps them for `HAS`: `" brand:red
+/// brand:dress "` — each word once per field, prefixed by the field's name (names are letters,
+/// digits, `_` and `-`, so neither `:` nor a space can occur in one).
+pub fn indexed_custom_words(values: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = String::from(" ");
+    for (name, value) in values {
+        for scalar in custom::scalars(value) {
+            if let CustomScalar::Text(text) = scalar {
+                for word in words(&text) {
+                    let token = format!("{name}:{word}");
+                    if seen.insert(token.clone()) {
+                        out.push_str(&token);
+                        out.push(' ');
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What a search index keeps of one file version, as the store reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedVersion {

@@ -26,7 +26,7 @@ use super::{
     BlobReferences, Cell, DeletedFiles, JobFence, LoggedEvent, MAX_VERSIONS, MetadataStore,
     NewUpload, PurgeRecord, StoreError, Table, VersionDeletion, event,
 };
-use crate::model::search::{IndexedFolder, IndexedVersion};
+use crate::model::search::{IndexedFolder, IndexedVersion, indexed_custom_words};
 use crate::model::{
     AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
     FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, Principal,
@@ -63,6 +63,7 @@ impl<E: Engine> RelationalStore<E> {
     pub(crate) async fn fill_derived_columns(&self) -> Result<(), StoreError> {
         let mut tx = self.engine.begin().await?;
         fill_tag_words::<E>(&mut tx).await?;
+        fill_custom_words::<E>(&mut tx).await?;
         E::commit(tx).await
     }
 
@@ -262,7 +263,7 @@ async fn insert_versions<E: Engine>(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
                 custom_metadata, description, is_private, is_published, created_at, updated_at,
-                tag_words)
+                tag_words, custom_words)
              VALUES ",
         );
         for (i, version) in chunk.iter().enumerate() {
@@ -291,6 +292,7 @@ async fn insert_versions<E: Engine>(
                 Arg::from(version.created_at),
                 Arg::from(version.updated_at),
                 Arg::from(tag_words(&a.tags, &a.ai_tags)),
+                Arg::from(indexed_custom_words(&a.custom_metadata)),
             ]);
             st.push(")");
         }
@@ -335,6 +337,32 @@ pub(crate) async fn fill_tag_words<E: Engine>(tx: &mut E::Tx) -> Result<u64, Sto
     }
 }
 
+/// Computes `custom_words` where it is missing (bulk imports), as `fill_tag_words` does.
+pub(crate) async fn fill_custom_words<E: Engine>(tx: &mut E::Tx) -> Result<u64, StoreError> {
+    let mut filled = 0;
+    loop {
+        let rows = E::fetch(
+            tx,
+            &q("SELECT id, custom_metadata FROM file_versions WHERE custom_words IS NULL LIMIT 1000"),
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut st =
+            Statement::new("UPDATE file_versions SET custom_words = m.column2 FROM (VALUES ");
+        for (i, row) in rows.iter().enumerate() {
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind(row.text("id")?)
+                .push(", ")
+                .bind(indexed_custom_words(&sql::custom_metadata(row)?))
+                .push(")");
+        }
+        st.push(") AS m WHERE file_versions.id = m.column1");
+        filled += E::execute(tx, &st).await?;
+    }
+}
+
 /// Writes the attributes of `file`'s current version (as changed in memory), touches the
 /// file, and logs the change.
 async fn save_attributes<E: Engine>(
@@ -349,7 +377,7 @@ async fn save_attributes<E: Engine>(
         q(
             "UPDATE file_versions SET tags = $1, ai_tags = $2, custom_coordinates = $3,
              custom_metadata = $4, description = $5, is_published = $6, updated_at = $7,
-             tag_words = $9
+             tag_words = $9, custom_words = $10
            WHERE id = $8",
         )
         .arg(tags_json(&a.tags))
@@ -360,7 +388,8 @@ async fn save_attributes<E: Engine>(
         .arg(a.is_published)
         .arg(now)
         .arg(&file.version.id)
-        .arg(tag_words(&a.tags, &a.ai_tags)),
+        .arg(tag_words(&a.tags, &a.ai_tags))
+        .arg(indexed_custom_words(&a.custom_metadata)),
     )
     .await?;
     exec::<E>(
@@ -425,12 +454,12 @@ async fn copy_versions<E: Engine>(
         let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
-                custom_metadata, description, is_private, is_published, tag_words, created_at,
-                updated_at)
+                custom_metadata, description, is_private, is_published, tag_words, custom_words,
+                created_at, updated_at)
              SELECT m.column2, m.column3, m.column4, v.blob_hash, v.size, v.mime, v.format,
                 v.file_type, v.width, v.height, v.has_alpha, v.tags, v.ai_tags,
                 v.custom_coordinates, v.custom_metadata, v.description, v.is_private,
-                v.is_published, v.tag_words, ",
+                v.is_published, v.tag_words, v.custom_words, ",
         );
         st.bind(now).push(", ").bind(now).push(" FROM (VALUES ");
         for (i, c) in chunk.iter().enumerate() {
@@ -1621,6 +1650,7 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         }
         if table == Table::FileVersions {
             fill_tag_words::<E>(&mut tx).await?;
+            fill_custom_words::<E>(&mut tx).await?;
         }
         if table == Table::Events
             && let Some(fixup) = dialect.after_events_import
