@@ -102,6 +102,16 @@ def queries(until: dt.date) -> list[dict]:
         dict(label='tags NOT IN [product, marketing] AND fileType = "image"',
              q='tags NOT IN ["product", "marketing"] AND fileType = "image"', sort="ASC_SIZE",
              skip=10000, limit=50, kind="negated tags, unselective, deep page"),
+        dict(label='"customMetadata.price" in [100, 200)',
+             q='"customMetadata.price" >= 100 AND "customMetadata.price" < 200',
+             sort="DESC_CREATED", limit=50, kind="custom Number range (~4 % of files)"),
+        dict(label='brand = acme AND channels IN [print] AND shootDate > "2y"',
+             q='"customMetadata.brand" = "acme" AND "customMetadata.channels" IN ["print"] '
+               'AND "customMetadata.shootDate" > "2y"',
+             sort="ASC_NAME", limit=50, kind="SingleSelect, MultiSelect and Date fields together"),
+        dict(label='approved = false AND campaign HAS "summer"',
+             q='"customMetadata.approved" = false AND "customMetadata.campaign" HAS "summer"',
+             sort="DESC_UPDATED", limit=50, kind="Boolean and a words search in a Text field"),
     ]
 
 

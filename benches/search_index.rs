@@ -114,6 +114,24 @@ fn suite() -> Vec<Case> {
             10_000,
             50,
         ),
+        case(
+            r#""customMetadata.price" >= 100 AND "customMetadata.price" < 200"#,
+            "DESC_CREATED",
+            0,
+            50,
+        ),
+        case(
+            r#""customMetadata.brand" = "acme" AND "customMetadata.channels" IN ["print"] AND "customMetadata.shootDate" > "2y""#,
+            "ASC_NAME",
+            0,
+            50,
+        ),
+        case(
+            r#""customMetadata.approved" = false AND "customMetadata.campaign" HAS "summer""#,
+            "DESC_UPDATED",
+            0,
+            50,
+        ),
     ]
 }
 
@@ -127,7 +145,7 @@ async fn main() {
     let assets = env_usize("ASSETS", 1_000_000);
     let reps = env_usize("REPS", 100);
     let sql_reps = env_usize("SQL_REPS", 3);
-    let path = std::path::PathBuf::from(format!("target/bench-search-{assets}.db"));
+    let path = std::path::PathBuf::from(format!("target/bench-search-v2-{assets}.db"));
     let fresh = !path.exists();
     let store = Arc::new(SqliteStore::open(&path).await.expect("open store"));
     if fresh {
@@ -140,6 +158,7 @@ async fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+    let fields = kura::model::FieldSet::new(store.custom_fields().await.expect("fields"));
     let before = rss_mib();
     let index = SearchIndex::new(store.clone());
     let started = Instant::now();
@@ -164,7 +183,7 @@ async fn main() {
             ..ListQuery::default()
         };
         if let Some(text) = &c.query {
-            query.search = SearchFilter::parse(text, now, &Default::default()).expect("parses");
+            query.search = SearchFilter::parse(text, now, &fields).expect("parses");
         }
         let mut rows = 0;
         for _ in 0..5 {

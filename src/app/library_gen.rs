@@ -11,7 +11,10 @@
 //! log-normal per format; tags Zipf-distributed over a fixed vocabulary of ~5 000 tags (0–8
 //! per file, `product` the most common, `sku-100000`… the rarest), AI tags on a quarter of
 //! the images; creation times over five years before `until`, more of them recent;
-//! ~10 % of files with 2–3 versions; 5 % private, 95 % published.
+//! ~10 % of files with 2–3 versions; 5 % private, 95 % published; custom metadata fields of
+//! every type (`custom_field_rows`) set on a share of the files each: `price` (Number,
+//! log-normal), `brand` (SingleSelect, Zipf), `campaign` (Text), `shootDate` (Date, before the
+//! upload), `approved` (Boolean), `channels` (MultiSelect), `notes` (Textarea, rare).
 //!
 //! Deterministic: the same spec (seed, assets, folders, until) gives the same rows, ids
 //! included. No bytes are stored: every version gets a blob row of its own (its hash is
@@ -113,6 +116,9 @@ pub async fn generate_library(
     for rows in folder_rows.chunks(10_000) {
         store.import_rows(Table::Folders, rows).await?;
     }
+    store
+        .import_rows(Table::CustomMetadataFields, &custom_field_rows(spec))
+        .await?;
     progress(&format!(
         "gen-library: planned {} files in {folder_count} folders ({:.1} s)",
         spec.assets,
@@ -162,6 +168,95 @@ pub async fn generate_library(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+// ------------------------------------------------------------------------- custom metadata
+
+const FIELD_BRANDS: &[&str] = &[
+    "acme", "northwind", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell",
+    "cyberdyne", "soylent", "wonka", "gringotts", "oscorp", "aperture", "vandelay",
+];
+const FIELD_CHANNELS: &[&str] = &["web", "print", "social", "email", "retail", "ooh"];
+
+/// The fields every generated library defines, as `custom_metadata_fields` rows.
+fn custom_field_rows(spec: &LibrarySpec) -> Vec<Vec<Cell>> {
+    let created = spec.until.millis() - SPAN - DAY;
+    let options = |items: &[&str]| serde_json::Value::from(items.to_vec());
+    let fields = [
+        ("price", "Price", serde_json::json!({"type": "Number", "minValue": 0})),
+        (
+            "brand",
+            "Brand",
+            serde_json::json!({"type": "SingleSelect", "selectOptions": options(FIELD_BRANDS)}),
+        ),
+        ("campaign", "Campaign", serde_json::json!({"type": "Text", "maxLength": 100})),
+        ("shootDate", "Shoot date", serde_json::json!({"type": "Date"})),
+        ("approved", "Approved", serde_json::json!({"type": "Boolean"})),
+        (
+            "channels",
+            "Channels",
+            serde_json::json!({"type": "MultiSelect", "selectOptions": options(FIELD_CHANNELS)}),
+        ),
+        ("notes", "Notes", serde_json::json!({"type": "Textarea"})),
+    ];
+    let mut rng = Rng::new(mix(spec.seed, 0xF1E1D));
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, label, schema))| {
+            vec![
+                t(asset_id(created, i as u64, &mut rng)),
+                t(*name),
+                t(*label),
+                Cell::Null,
+                t(schema.to_string()),
+                Cell::Bool(false),
+                Cell::Int(created),
+                Cell::Int(created),
+            ]
+        })
+        .collect()
+}
+
+/// One file's custom metadata (the stored JSON text; dates normalised as the API stores them).
+fn custom_values(rng: &mut Rng, created: i64) -> String {
+    let mut values = serde_json::Map::new();
+    if rng.chance(0.4) {
+        let price = (rng.log_normal(40.0, 1.0) * 100.0).round() / 100.0;
+        values.insert("price".into(), price.into());
+    }
+    if rng.chance(0.4) {
+        let brand = FIELD_BRANDS[sample_cdf(&zipf_cdf(FIELD_BRANDS.len(), 1.0), rng)];
+        values.insert("brand".into(), brand.into());
+    }
+    if rng.chance(0.2) {
+        let campaign = format!("{} {}", rng.pick(CAMPAIGNS), 2020 + rng.below(7));
+        values.insert("campaign".into(), campaign.into());
+    }
+    if rng.chance(0.3) {
+        let shot = created - (rng.log_normal(3.0, 1.5) * DAY as f64) as i64;
+        values.insert(
+            "shootDate".into(),
+            Timestamp::from_millis(shot).to_iso8601().into(),
+        );
+    }
+    if rng.chance(0.5) {
+        values.insert("approved".into(), rng.chance(0.7).into());
+    }
+    if rng.chance(0.25) {
+        let chosen: Vec<&str> = FIELD_CHANNELS.iter().copied().filter(|_| rng.chance(0.35)).collect();
+        values.insert("channels".into(), chosen.into());
+    }
+    if rng.chance(0.03) {
+        let note = format!(
+            "{} {} shot, retouch the {} before release",
+            capitalise(rng.word(COLORS)),
+            rng.pick(PRODUCTS),
+            rng.pick(&["background", "shadows", "logo", "colours"])
+        );
+        values.insert("notes".into(), note.into());
+    }
+    serde_json::Value::Object(values).to_string()
 }
 
 // ------------------------------------------------------------------------------ randomness
@@ -1726,6 +1821,9 @@ impl LibraryGenerator {
             _ => 3,
         };
         let file_id = self.next_id(created, &mut rng);
+        // From a generator of its own, so the other attributes are those of older libraries.
+        let custom_metadata =
+            custom_values(&mut Rng::new(mix(self.seed ^ 0xC057, index as u64)), created);
 
         // Version times: the first at the file's creation, each later one after a gap.
         let mut times = vec![created];
@@ -1806,7 +1904,7 @@ impl LibraryGenerator {
                     Cell::Null
                 },
                 Cell::Null,
-                t("{}"),
+                t(custom_metadata.clone()),
                 description.clone().map_or(Cell::Null, Cell::Text),
                 Cell::Bool(is_private),
                 Cell::Bool(is_published),
