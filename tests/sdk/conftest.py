@@ -110,8 +110,17 @@ def _spawn(args: list, env: dict, log_path: Path, err_path: Optional[Path] = Non
     return proc
 
 
+# KURA_* settings the harness passes on to every server it starts (scripts/test reruns the
+# search suite with KURA_SEARCH_INDEX=0); every other KURA_* variable is the test's to set.
+PASSED_SETTINGS = ("KURA_SEARCH_INDEX",)
+
+
 def _base_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KURA_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("KURA_") or k in PASSED_SETTINGS
+    }
     env.setdefault("RUST_BACKTRACE", "1")
     return env
 
