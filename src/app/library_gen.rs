@@ -173,8 +173,22 @@ pub async fn generate_library(
 // ------------------------------------------------------------------------- custom metadata
 
 const FIELD_BRANDS: &[&str] = &[
-    "acme", "northwind", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "tyrell",
-    "cyberdyne", "soylent", "wonka", "gringotts", "oscorp", "aperture", "vandelay",
+    "acme",
+    "northwind",
+    "globex",
+    "initech",
+    "umbrella",
+    "hooli",
+    "stark",
+    "wayne",
+    "tyrell",
+    "cyberdyne",
+    "soylent",
+    "wonka",
+    "gringotts",
+    "oscorp",
+    "aperture",
+    "vandelay",
 ];
 const FIELD_CHANNELS: &[&str] = &["web", "print", "social", "email", "retail", "ooh"];
 
@@ -183,15 +197,31 @@ fn custom_field_rows(spec: &LibrarySpec) -> Vec<Vec<Cell>> {
     let created = spec.until.millis() - SPAN - DAY;
     let options = |items: &[&str]| serde_json::Value::from(items.to_vec());
     let fields = [
-        ("price", "Price", serde_json::json!({"type": "Number", "minValue": 0})),
+        (
+            "price",
+            "Price",
+            serde_json::json!({"type": "Number", "minValue": 0}),
+        ),
         (
             "brand",
             "Brand",
             serde_json::json!({"type": "SingleSelect", "selectOptions": options(FIELD_BRANDS)}),
         ),
-        ("campaign", "Campaign", serde_json::json!({"type": "Text", "maxLength": 100})),
-        ("shootDate", "Shoot date", serde_json::json!({"type": "Date"})),
-        ("approved", "Approved", serde_json::json!({"type": "Boolean"})),
+        (
+            "campaign",
+            "Campaign",
+            serde_json::json!({"type": "Text", "maxLength": 100}),
+        ),
+        (
+            "shootDate",
+            "Shoot date",
+            serde_json::json!({"type": "Date"}),
+        ),
+        (
+            "approved",
+            "Approved",
+            serde_json::json!({"type": "Boolean"}),
+        ),
         (
             "channels",
             "Channels",
@@ -244,7 +274,11 @@ fn custom_values(rng: &mut Rng, created: i64) -> String {
         values.insert("approved".into(), rng.chance(0.7).into());
     }
     if rng.chance(0.25) {
-        let chosen: Vec<&str> = FIELD_CHANNELS.iter().copied().filter(|_| rng.chance(0.35)).collect();
+        let chosen: Vec<&str> = FIELD_CHANNELS
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(0.35))
+            .collect();
         values.insert("channels".into(), chosen.into());
     }
     if rng.chance(0.03) {
@@ -1822,8 +1856,10 @@ impl LibraryGenerator {
         };
         let file_id = self.next_id(created, &mut rng);
         // From a generator of its own, so the other attributes are those of older libraries.
-        let custom_metadata =
-            custom_values(&mut Rng::new(mix(self.seed ^ 0xC057, index as u64)), created);
+        let custom_metadata = custom_values(
+            &mut Rng::new(mix(self.seed ^ 0xC057, index as u64)),
+            created,
+        );
 
         // Version times: the first at the file's creation, each later one after a gap.
         let mut times = vec![created];

@@ -290,6 +290,9 @@ impl FieldSchema {
                 let Value::String(text) = value else {
                     return Err("must be a string.".into());
                 };
+                if text.contains('\0') {
+                    return Err(NUL_RULE.into());
+                }
                 let chars = text.chars().count() as u64;
                 if let Some(min) = self.rules.get("minLength").and_then(Value::as_u64)
                     && chars < min
@@ -398,6 +401,9 @@ fn check_select_options(value: Value) -> Result<Value, FieldError> {
         )));
     }
     for (i, item) in items.iter().enumerate() {
+        if item.as_str().is_some_and(|s| s.contains('\0')) {
+            return Err(schema_error(format!("selectOptions: {NUL_RULE}")));
+        }
         if !matches!(item, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
             return Err(schema_error(
                 "selectOptions may only hold strings, numbers and booleans.",
@@ -436,7 +442,16 @@ pub fn validate_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Neither database keeps U+0000 in text (PostgreSQL refuses it, in JSON too).
+const NUL_RULE: &str = "must not contain the character U+0000.";
+
 pub fn validate_label(label: &str) -> Result<(), FieldError> {
+    if label.contains('\0') {
+        return Err(FieldError::Invalid {
+            field: "label",
+            message: format!("A label {NUL_RULE}"),
+        });
+    }
     if label.trim().is_empty() || label.chars().count() > MAX_LABEL_CHARS {
         return Err(FieldError::Invalid {
             field: "label",
@@ -447,6 +462,12 @@ pub fn validate_label(label: &str) -> Result<(), FieldError> {
 }
 
 pub fn validate_description(description: &str) -> Result<(), FieldError> {
+    if description.contains('\0') {
+        return Err(FieldError::Invalid {
+            field: "description",
+            message: format!("A description {NUL_RULE}"),
+        });
+    }
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(FieldError::Invalid {
             field: "description",
@@ -702,6 +723,7 @@ mod tests {
         let t = schema(json!({"type": "Text", "minLength": 2, "maxLength": 3})).expect("ok");
         assert!(t.check_value(&json!("é")).is_err());
         assert!(t.check_value(&json!("éé")).is_ok());
+        assert!(t.check_value(&json!("a\u{0}")).is_err());
     }
 
     #[test]

@@ -296,18 +296,26 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
 /// no scalar (SQLite) or a JSON null that no test accepts (PostgreSQL).
 fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dialect) {
     if let CustomTest::Words(search) = test {
-        // `v.custom_words` holds " name:word … " (`search::indexed_custom_words`); `_` in a
-        // field name is a LIKE wildcard, so it is escaped.
-        let field = name.replace('_', "\\_");
+        // `v.custom_words` holds " name:word … " (`search::indexed_custom_words`). Field
+        // names are case-sensitive, so SQLite matches with GLOB (its LIKE ignores ASCII case);
+        // PostgreSQL's LIKE is case-sensitive but takes `_` in a name for a wildcard. Words
+        // and names hold no other wildcard of either.
+        let (op, any, field, escape) = match dialect.json {
+            JsonFlavour::Sqlite => (" GLOB ", "*", name.to_owned(), ""),
+            JsonFlavour::Postgres => (" LIKE ", "%", name.replace('_', "\\_"), " ESCAPE '\\'"),
+        };
         st.push("(v.custom_words IS NOT NULL");
         for word in &search.whole {
-            st.push(" AND v.custom_words LIKE ")
-                .bind(format!("% {field}:{word} %"))
-                .push(" ESCAPE '\\'");
+            st.push(" AND v.custom_words")
+                .push(op)
+                .bind(format!("{any} {field}:{word} {any}"))
+                .push(escape);
         }
-        st.push(" AND v.custom_words LIKE ")
-            .bind(format!("% {field}:{}%", search.prefix))
-            .push(" ESCAPE '\\')");
+        st.push(" AND v.custom_words")
+            .push(op)
+            .bind(format!("{any} {field}:{}{any}", search.prefix))
+            .push(escape)
+            .push(")");
         return;
     }
     let json = dialect.json;

@@ -592,9 +592,65 @@ pub fn row_cells(table: Table, row: &impl RowAccess) -> Result<Vec<Cell>, StoreE
 /// `INSERT INTO <table> (<columns>) VALUES … ON CONFLICT DO NOTHING`: copying twice is a no-op,
 /// which is what makes a migration resumable. `overriding` is PostgreSQL's clause for writing
 /// identity columns.
+/// Columns a copied row carries beyond `table_columns`: what the store derives from the
+/// others (`version_derived_cells`), so an import writes each row once, complete.
+pub fn derived_columns(table: Table) -> &'static [&'static str] {
+    match table {
+        Table::FileVersions => &["tag_words", "custom_words"],
+        _ => &[],
+    }
+}
+
+/// `tag_words` and `custom_words` of a `file_versions` row in `table_columns` order.
+pub fn version_derived_cells(row: &[Cell]) -> Result<[Cell; 2], StoreError> {
+    let columns = table_columns(Table::FileVersions);
+    let text = |name: &str| -> Option<&str> {
+        let at = columns.iter().position(|c| c.0 == name)?;
+        match row.get(at) {
+            Some(Cell::Text(t)) => Some(t.as_str()),
+            _ => None,
+        }
+    };
+    let parse = |name: &'static str| -> Result<Option<Value>, StoreError> {
+        text(name)
+            .map(|t| {
+                serde_json::from_str(t).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
+            })
+            .transpose()
+    };
+    let tags: Vec<String> = match parse("tags")? {
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?
+        }
+        None => Vec::new(),
+    };
+    let ai: Vec<StoredAiTag> = match parse("ai_tags")? {
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("ai_tags: {e}")))?
+        }
+        None => Vec::new(),
+    };
+    let custom = match parse("custom_metadata")? {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let names = tags
+        .iter()
+        .map(String::as_str)
+        .chain(ai.iter().map(|t| t.name.as_str()));
+    Ok([
+        Cell::Text(crate::model::search::indexed_words(names)),
+        Cell::Text(crate::model::search::indexed_custom_words(&custom)),
+    ])
+}
+
 pub fn import_query(table: Table, rows: &[Vec<Cell>], overriding: &str) -> Statement {
     let columns = table_columns(table);
-    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|c| c.0)
+        .chain(derived_columns(table).iter().copied())
+        .collect();
     let mut st = Statement::new(format!(
         "INSERT INTO {} ({}) {overriding} VALUES ",
         table.name(),
@@ -602,11 +658,11 @@ pub fn import_query(table: Table, rows: &[Vec<Cell>], overriding: &str) -> State
     ));
     for (i, row) in rows.iter().enumerate() {
         st.push(if i > 0 { ", (" } else { "(" });
-        st.bind_list(
-            row.iter()
-                .zip(columns)
-                .map(|(cell, (_, kind, _))| cell_arg(cell, *kind)),
-        );
+        // Derived cells follow the declared ones; they are text.
+        st.bind_list(row.iter().enumerate().map(|(i, cell)| {
+            let kind = columns.get(i).map_or(ColumnType::Text, |c| c.1);
+            cell_arg(cell, kind)
+        }));
         st.push(")");
     }
     st.push(" ON CONFLICT DO NOTHING");

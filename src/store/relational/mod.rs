@@ -1644,13 +1644,23 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         } else {
             ""
         };
-        let per_statement = (dialect.max_args / sql::table_columns(table).len()).min(500);
+        let width = sql::table_columns(table).len() + sql::derived_columns(table).len();
+        let per_statement = (dialect.max_args / width).min(500);
         for chunk in rows.chunks(per_statement) {
-            inserted += E::execute(&mut tx, &sql::import_query(table, chunk, overriding)).await?;
-        }
-        if table == Table::FileVersions {
-            fill_tag_words::<E>(&mut tx).await?;
-            fill_custom_words::<E>(&mut tx).await?;
+            let statement = if table == Table::FileVersions {
+                let complete = chunk
+                    .iter()
+                    .map(|row| {
+                        let mut row = row.clone();
+                        row.extend(sql::version_derived_cells(&row)?);
+                        Ok(row)
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                sql::import_query(table, &complete, overriding)
+            } else {
+                sql::import_query(table, chunk, overriding)
+            };
+            inserted += E::execute(&mut tx, &statement).await?;
         }
         if table == Table::Events
             && let Some(fixup) = dialect.after_events_import
