@@ -33,6 +33,7 @@ fn upload(folder: &str, name: &str, blob: &str, replace: bool) -> NewUpload {
             width: Some(4),
             height: Some(3),
             has_alpha: false,
+            ..Default::default()
         },
         attributes: UploadAttributes {
             tags: Some(vec!["t".into()]),

@@ -293,6 +293,73 @@ fn custom_values(rng: &mut Rng, created: i64) -> String {
     serde_json::Value::Object(values).to_string()
 }
 
+const CAMERAS: &[(&str, &str)] = &[
+    ("Apple", "iPhone 14 Pro"),
+    ("Apple", "iPhone 12"),
+    ("samsung", "SM-S911B"),
+    ("Google", "Pixel 7"),
+    ("Canon", "Canon EOS R5"),
+    ("Canon", "Canon EOS 5D Mark IV"),
+    ("NIKON CORPORATION", "NIKON Z 6"),
+    ("SONY", "ILCE-7M3"),
+    ("FUJIFILM", "X-T4"),
+];
+const PLACES: &[(&str, &str)] = &[
+    ("Berlin", "Germany"),
+    ("Paris", "France"),
+    ("New York", "United States"),
+    ("Tokyo", "Japan"),
+    ("Lisbon", "Portugal"),
+    ("Cape Town", "South Africa"),
+];
+
+/// Camera metadata for photos (most JPEG and HEIC files), as `media::metadata` would read it
+/// (the stored JSON text; date-times as ISO instants).
+fn embedded_values(rng: &mut Rng, fmt: Fmt, created: i64) -> String {
+    let photo = match fmt {
+        Fmt::Jpg => rng.chance(0.6),
+        Fmt::Heic => true,
+        _ => false,
+    };
+    if !photo {
+        return "{}".into();
+    }
+    let mut values = serde_json::Map::new();
+    let (make, model) = *rng.pick(CAMERAS);
+    values.insert("Make".into(), make.into());
+    values.insert("Model".into(), model.into());
+    let taken = created - (rng.log_normal(2.0, 1.5) * DAY as f64) as i64;
+    values.insert(
+        "DateTimeOriginal".into(),
+        Timestamp::from_millis(taken - taken % 1000)
+            .to_iso8601()
+            .into(),
+    );
+    let iso = [50, 100, 200, 400, 800, 1600, 3200]
+        [rng.weighted(&[5.0, 30.0, 20.0, 20.0, 12.0, 8.0, 5.0])];
+    values.insert("ISO".into(), iso.into());
+    let f_number =
+        [1.8, 2.8, 4.0, 5.6, 8.0, 11.0][rng.weighted(&[30.0, 25.0, 20.0, 12.0, 8.0, 5.0])];
+    values.insert("FNumber".into(), f_number.into());
+    let exposure = [0.0005, 0.001, 0.004, 0.008, 0.0166667, 0.05]
+        [rng.weighted(&[10.0, 20.0, 30.0, 20.0, 15.0, 5.0])];
+    values.insert("ExposureTime".into(), exposure.into());
+    values.insert(
+        "Orientation".into(),
+        if rng.chance(0.2) { 6 } else { 1 }.into(),
+    );
+    if rng.chance(0.15) {
+        let (city, country) = *rng.pick(PLACES);
+        values.insert("City".into(), city.into());
+        values.insert("Country".into(), country.into());
+    }
+    if rng.chance(0.1) {
+        let keywords: Vec<&str> = (0..1 + rng.below(4)).map(|_| rng.word(COLORS)).collect();
+        values.insert("Keywords".into(), keywords.into());
+    }
+    serde_json::Value::Object(values).to_string()
+}
+
 // ------------------------------------------------------------------------------ randomness
 
 /// SplitMix64: tiny, fast, and good enough for synthetic data; seeded per file, so a file's
@@ -1860,6 +1927,11 @@ impl LibraryGenerator {
             &mut Rng::new(mix(self.seed ^ 0xC057, index as u64)),
             created,
         );
+        let embedded = embedded_values(
+            &mut Rng::new(mix(self.seed ^ 0xE4BE, index as u64)),
+            fmt,
+            created,
+        );
 
         // Version times: the first at the file's creation, each later one after a gap.
         let mut times = vec![created];
@@ -1946,6 +2018,8 @@ impl LibraryGenerator {
                 Cell::Bool(is_published),
                 Cell::Int(v_created),
                 Cell::Int(v_updated),
+                t(embedded.clone()),
+                Cell::Null,
             ]);
             self.report.versions += 1;
             self.report.blobs += 1;

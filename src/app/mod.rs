@@ -8,6 +8,7 @@ pub mod folders;
 pub mod integrity;
 pub mod jobs;
 pub mod library_gen;
+pub mod metadata;
 pub mod migrate;
 pub mod purge;
 pub mod upload;

@@ -19,7 +19,7 @@ pub const MAX_DESCRIPTION_LENGTH: usize = 5000;
 
 /// An upload's bytes on their way into the spool; refuses to grow past the size limit.
 pub struct UploadBody {
-    spool: SpoolFile,
+    pub(crate) spool: SpoolFile,
     limit: u64,
 }
 
@@ -148,7 +148,7 @@ impl App {
         }
         let hash = body.spool.finish().await?;
         let size = body.len();
-        let media = probe_file(body.spool.path()).await?;
+        let media = read_media(body.spool.path()).await?;
 
         if !request.use_unique_file_name && !request.overwrite_file {
             // Fail before touching storage; the transaction re-checks atomically.
@@ -213,16 +213,24 @@ impl App {
 }
 
 /// Identifies the spooled bytes by reading their headers.
-async fn probe_file(path: &std::path::Path) -> Result<MediaInfo, AppError> {
+/// What the bytes are (`media::probe`) and the metadata they carry (`media::metadata`), read
+/// on a blocking thread. Broken metadata never fails an upload: it is read as far as it goes,
+/// and what was wrong is logged.
+pub(crate) async fn read_media(path: &std::path::Path) -> Result<MediaInfo, AppError> {
     let path = path.to_owned();
-    let probe = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+    let (probe, metadata) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let mut file = std::fs::File::open(&path)?;
         let len = file.metadata()?.len();
         let mut reader = std::io::BufReader::with_capacity(64 * 1024, &mut file);
-        crate::media::probe::probe(&mut reader, len)
+        let probe = crate::media::probe::probe(&mut reader, len)?;
+        let metadata = crate::media::metadata::extract(&mut reader, len);
+        Ok((probe, metadata))
     })
     .await
     .map_err(|e| std::io::Error::other(format!("probe task failed: {e}")))??;
+    if !metadata.warnings.is_empty() {
+        tracing::warn!(warnings = ?metadata.warnings, "embedded metadata read partially");
+    }
     let kind = if probe.is_image() {
         FileKind::Image
     } else {
@@ -235,6 +243,8 @@ async fn probe_file(path: &std::path::Path) -> Result<MediaInfo, AppError> {
         width: probe.dimensions.map(|d| d.0),
         height: probe.dimensions.map(|d| d.1),
         has_alpha: probe.has_alpha,
+        embedded: metadata.embedded,
+        technical: Some(serde_json::Value::Object(metadata.technical).to_string()),
     })
 }
 

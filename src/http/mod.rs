@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod error;
 pub mod files;
 pub mod folders;
+pub mod metadata;
 pub mod purge;
 pub mod upload;
 pub mod versions;
@@ -79,6 +80,8 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
             "/v1/customMetadataFields/{id}",
             axum::routing::patch(custom_fields::update).delete(custom_fields::delete),
         )
+        .route("/v1/files/{file_id}/metadata", get(metadata::of_file))
+        .route("/v1/metadata", get(metadata::of_url))
         .route("/v1/files/purge", post(purge::create))
         .route("/v1/files/purge/{request_id}", get(purge::status))
         .route("/v1/folder", post(folders::create).delete(folders::delete))

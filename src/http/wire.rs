@@ -50,6 +50,7 @@ pub struct FileJson {
     pub version_info: VersionInfoJson,
     pub custom_coordinates: Option<String>,
     pub custom_metadata: Map<String, Value>,
+    pub embedded_metadata: Map<String, Value>,
     pub is_private_file: bool,
     pub is_published: bool,
     pub url: String,
@@ -137,6 +138,7 @@ pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
         },
         custom_coordinates: a.custom_coordinates.clone(),
         custom_metadata: a.custom_metadata.clone(),
+        embedded_metadata: v.media.embedded.clone(),
         is_private_file: a.is_private,
         is_published: a.is_published,
         url: urls.file_url(file),
@@ -194,6 +196,8 @@ pub struct ResponseFields {
     pub is_private_file: bool,
     pub is_published: bool,
     pub custom_metadata: bool,
+    pub embedded_metadata: bool,
+    pub metadata: bool,
 }
 
 impl ResponseFields {
@@ -206,9 +210,10 @@ impl ResponseFields {
                 "isPrivateFile" => fields.is_private_file = true,
                 "isPublished" => fields.is_published = true,
                 "customMetadata" => fields.custom_metadata = true,
-                // Known to ImageKit but with nothing to report yet on this server: embedded
-                // and probed metadata arrive with the metadata issue, path policies never.
-                "embeddedMetadata" | "metadata" | "selectedFieldsSchema" => {}
+                "embeddedMetadata" => fields.embedded_metadata = true,
+                "metadata" => fields.metadata = true,
+                // Path policies' schema: Kura has none to report.
+                "selectedFieldsSchema" => {}
                 other => return Err(format!("Invalid value for responseFields: {other}")),
             }
         }
@@ -258,6 +263,38 @@ pub fn upload_json(file: &FileRecord, urls: &Urls, fields: ResponseFields) -> Va
                 Value::Object(a.custom_metadata.clone()),
             );
         }
+        if fields.embedded_metadata {
+            map.insert(
+                "embeddedMetadata".into(),
+                Value::Object(v.media.embedded.clone()),
+            );
+        }
+        if fields.metadata {
+            map.insert("metadata".into(), metadata_json(&v.media, v.size));
+        }
     }
     body
+}
+
+/// ImageKit's `Metadata` object: what Kura knows of the bytes (`media::metadata`).
+pub fn metadata_json(media: &crate::model::MediaInfo, size: u64) -> Value {
+    let mut object = Map::new();
+    if let (Some(w), Some(h)) = (media.width, media.height) {
+        object.insert("height".into(), h.into());
+        object.insert("width".into(), w.into());
+    }
+    object.insert("size".into(), size.into());
+    object.insert("format".into(), media.format.clone().into());
+    object.insert("hasTransparency".into(), media.has_alpha.into());
+    let technical: Map<String, Value> = media
+        .technical
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    object.insert("hasColorProfile".into(), false.into());
+    object.extend(technical);
+    object
+        .entry("exif")
+        .or_insert_with(|| Value::Object(Map::new()));
+    Value::Object(object)
 }

@@ -1,3 +1,4 @@
 //! Media work: identifying what bytes are (and, later, transforming them).
 
+pub mod metadata;
 pub mod probe;

@@ -3,9 +3,10 @@
 use super::{AssetId, FileName, FolderPath, Timestamp};
 
 /// ImageKit's `fileType`: images can be transformed and measured, everything else cannot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FileKind {
     Image,
+    #[default]
     NonImage,
 }
 
@@ -27,7 +28,7 @@ impl FileKind {
 }
 
 /// What was learned from a version's bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MediaInfo {
     pub mime: String,
     /// Short format name (`jpg`, `png`, `pdf`, …), empty when unknown.
@@ -36,6 +37,12 @@ pub struct MediaInfo {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub has_alpha: bool,
+    /// ImageKit's flat `embeddedMetadata`: exiftool's tag names, dates as ISO 8601 instants.
+    pub embedded: serde_json::Map<String, serde_json::Value>,
+    /// The parts of ImageKit's `Metadata` object read from the bytes (`exif` sections,
+    /// `hasColorProfile`, `density`, video fields), as JSON text: only `GET …/metadata` reads
+    /// it, so listings carry it without parsing it. `None`: never read (older versions).
+    pub technical: Option<String>,
 }
 
 /// An AI-generated tag; kept as plain data so extensions can add them later.

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_custom_metadata_fields.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_embedded_metadata.sql"),
+    ),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).

@@ -296,7 +296,7 @@ pub const FILE_COLUMNS: &str = "f.id AS f_id, d.path AS folder_path, f.name, f.c
      v.id AS v_id, v.number, v.blob_hash, v.size, v.mime, v.format, v.file_type, v.width, \
      v.height, v.has_alpha, v.tags, v.ai_tags, v.custom_coordinates, v.custom_metadata, \
      v.description, v.is_private, v.is_published, v.created_at AS v_created_at, \
-     v.updated_at AS v_updated_at";
+     v.updated_at AS v_updated_at, v.embedded_metadata, v.media_metadata";
 
 /// Files with their current version.
 pub const FILE_FROM_CURRENT: &str = "files f JOIN folders d ON d.id = f.folder_id \
@@ -338,6 +338,8 @@ pub fn file_from_row(row: &impl RowAccess) -> Result<FileRecord, StoreError> {
             width: width.map(|w| w as u32),
             height: height.map(|h| h as u32),
             has_alpha: row.flag("has_alpha")?,
+            embedded: json_map(row, "embedded_metadata")?,
+            technical: row.opt_text("media_metadata")?,
         },
         attributes,
         created_at: Timestamp::from_millis(row.int("v_created_at")?),
@@ -363,15 +365,23 @@ pub fn folder_from_row(row: &impl RowAccess) -> Result<FolderRecord, StoreError>
     })
 }
 
-/// A version's `custom_metadata` column; most are `{}`, which needs no parsing.
+/// A version's `custom_metadata` column.
 pub fn custom_metadata(
     row: &impl RowAccess,
 ) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
-    let text = row.text("custom_metadata")?;
+    json_map(row, "custom_metadata")
+}
+
+/// A JSON object column; most are `{}`, which needs no parsing.
+pub fn json_map(
+    row: &impl RowAccess,
+    column: &'static str,
+) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    let text = row.text(column)?;
     if text == "{}" {
         return Ok(serde_json::Map::new());
     }
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("custom_metadata: {e}")))
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 fn json_column<T>(row: &impl RowAccess, column: &'static str) -> Result<Option<T>, StoreError>
@@ -536,6 +546,8 @@ pub fn table_columns(table: Table) -> &'static [(&'static str, ColumnType, bool)
             ("is_published", Bool, false),
             ("created_at", Int, false),
             ("updated_at", Int, false),
+            ("embedded_metadata", Text, false),
+            ("media_metadata", Text, true),
         ],
         Table::CustomMetadataFields => &[
             ("id", Text, false),

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/sqlite/0005_custom_metadata_fields.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_embedded_metadata.sql"),
+    ),
 ];
 
 pub struct SqliteEngine {

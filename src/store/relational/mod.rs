@@ -257,13 +257,13 @@ async fn insert_versions<E: Engine>(
     tx: &mut E::Tx,
     versions: &[VersionRecord],
 ) -> Result<(), StoreError> {
-    // 21 arguments a row, within both engines' per-statement limits.
+    // 24 arguments a row, within both engines' per-statement limits.
     for chunk in versions.chunks(MAPPING_CHUNK) {
         let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
                 custom_metadata, description, is_private, is_published, created_at, updated_at,
-                tag_words, custom_words)
+                tag_words, custom_words, embedded_metadata, media_metadata)
              VALUES ",
         );
         for (i, version) in chunk.iter().enumerate() {
@@ -293,6 +293,8 @@ async fn insert_versions<E: Engine>(
                 Arg::from(version.updated_at),
                 Arg::from(tag_words(&a.tags, &a.ai_tags)),
                 Arg::from(indexed_custom_words(&a.custom_metadata)),
+                Arg::from(Value::Object(m.embedded.clone()).to_string()),
+                Arg::from(m.technical.clone()),
             ]);
             st.push(")");
         }
@@ -455,11 +457,12 @@ async fn copy_versions<E: Engine>(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
                 custom_metadata, description, is_private, is_published, tag_words, custom_words,
-                created_at, updated_at)
+                embedded_metadata, media_metadata, created_at, updated_at)
              SELECT m.column2, m.column3, m.column4, v.blob_hash, v.size, v.mime, v.format,
                 v.file_type, v.width, v.height, v.has_alpha, v.tags, v.ai_tags,
                 v.custom_coordinates, v.custom_metadata, v.description, v.is_private,
-                v.is_published, v.tag_words, v.custom_words, ",
+                v.is_published, v.tag_words, v.custom_words, v.embedded_metadata,
+                v.media_metadata, ",
         );
         st.bind(now).push(", ").bind(now).push(" FROM (VALUES ");
         for (i, c) in chunk.iter().enumerate() {

@@ -1,0 +1,201 @@
+//! Metadata embedded in a file (EXIF, IPTC, XMP, ICC), in the two shapes ImageKit serves:
+//! the flat `embeddedMetadata` object of a file and the `Metadata` object of
+//! `GET /v1/files/{id}/metadata`. The reading itself is the `embedded-meta` crate
+//! (crates/embedded-meta: bounded, never fails — broken metadata gives partial results and
+//! warnings); this module only shapes its tags.
+
+use std::io::{Read, Seek};
+
+use serde_json::{Map, Value};
+
+use crate::model::Timestamp;
+
+/// What Kura keeps of a file's embedded metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractedMetadata {
+    /// ImageKit's flat `embeddedMetadata`: exiftool's tag names; date-times as ISO 8601
+    /// instants (`2019-10-16T19:01:03.000Z`, local times read as UTC, as ImageKit shows them).
+    pub embedded: Map<String, Value>,
+    /// ImageKit's `Metadata` fields that come from the bytes: `exif` (its six sections),
+    /// `hasColorProfile`, and `density` when the file states one.
+    pub technical: Map<String, Value>,
+    /// What was truncated or malformed, for the log.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the metadata of `reader` (`len` bytes long).
+pub fn extract<R: Read + Seek>(reader: &mut R, len: u64) -> ExtractedMetadata {
+    let read = embedded_meta::read(reader, len);
+    let mut embedded = read.flat();
+    // A colour profile's curves and matrices are not what people search or read; its name is.
+    let elsewhere: std::collections::HashSet<&str> = read
+        .tags
+        .iter()
+        .filter(|t| !t.group.starts_with("ICC"))
+        .map(|t| t.name.as_str())
+        .collect();
+    let profile_only: Vec<String> = read
+        .tags
+        .iter()
+        .filter(|t| t.group.starts_with("ICC") && t.name != "ProfileDescription")
+        .filter(|t| !elsewhere.contains(t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect();
+    for name in profile_only {
+        embedded.remove(&name);
+    }
+    // exiftool's stand-in for bytes it does not print.
+    embedded.retain(|_, v| !v.as_str().is_some_and(|s| s.starts_with("(Binary data ")));
+    for value in embedded.values_mut() {
+        normalise_dates(value);
+    }
+    let mut exif = read.exif_sections();
+    if let Some(Value::Object(gps)) = exif.get_mut("gps") {
+        for key in ["GPSLatitude", "GPSLongitude"] {
+            if let Some(v) = gps.get_mut(key) {
+                degrees_to_dms(v);
+            }
+        }
+    }
+    let mut technical = Map::new();
+    technical.insert("exif".into(), Value::Object(exif));
+    let has_profile = read.tags.iter().any(|t| t.group.starts_with("ICC"));
+    technical.insert("hasColorProfile".into(), Value::Bool(has_profile));
+    if let Some(density) = density(&read) {
+        technical.insert("density".into(), density.into());
+    }
+    ExtractedMetadata {
+        embedded,
+        technical,
+        warnings: read.warnings,
+    }
+}
+
+/// Dots per inch, from EXIF's resolution (unit 2: inches, 3: centimetres) or JFIF's.
+fn density(read: &embedded_meta::EmbeddedMetadata) -> Option<u64> {
+    let number = |group: &str, name: &str| read.get(group, name).and_then(Value::as_f64);
+    let (resolution, unit) = match number("IFD0", "XResolution") {
+        Some(r) => (r, number("IFD0", "ResolutionUnit").unwrap_or(2.0)),
+        None => (
+            number("JFIF", "XResolution")?,
+            // JFIF's units: 1 inches, 2 centimetres (0: aspect ratio only).
+            match number("JFIF", "ResolutionUnit")? {
+                1.0 => 2.0,
+                2.0 => 3.0,
+                _ => return None,
+            },
+        ),
+    };
+    let dpi = match unit {
+        3.0 => resolution * 2.54,
+        _ => resolution,
+    };
+    (dpi.is_finite() && dpi > 0.0 && dpi < 1e6).then(|| dpi.round() as u64)
+}
+
+/// exiftool writes EXIF date-times as `2019:10:16 19:01:03` (optionally with a fraction and an
+/// offset) and XMP's as ISO 8601; both become `2019-10-16T19:01:03.000Z`, so that dates sort
+/// and compare as text, as custom metadata dates do.
+fn normalise_dates(value: &mut Value) {
+    match value {
+        Value::String(text) => {
+            if let Some(instant) = parse_date_time(text) {
+                *text = instant.to_iso8601();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise_dates),
+        _ => {}
+    }
+}
+
+fn parse_date_time(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    // `YYYY:MM:DD` or `YYYY-MM-DD` at least, and nothing but a date-time after it.
+    if b.len() < 10
+        || !b[..4].iter().all(u8::is_ascii_digit)
+        || !(b[4] == b':' || b[4] == b'-')
+        || b[7] != b[4]
+    {
+        return None;
+    }
+    let mut iso = text.to_owned();
+    if b[4] == b':' {
+        iso.replace_range(4..5, "-");
+        iso.replace_range(7..8, "-");
+    }
+    // A date with zeros (`0000:00:00 00:00:00`, cameras without a clock) is no date.
+    if iso.starts_with("0000") || iso.get(5..7) == Some("00") || iso.get(8..10) == Some("00") {
+        return None;
+    }
+    Timestamp::parse_iso8601(&iso)
+}
+
+/// ImageKit's `exif.gps` gives latitude and longitude as `[degrees, minutes, seconds]`;
+/// exiftool's numeric value is decimal degrees.
+fn degrees_to_dms(value: &mut Value) {
+    let Some(decimal) = value.as_f64() else {
+        return;
+    };
+    let decimal = decimal.abs();
+    let degrees = decimal.trunc();
+    let minutes_total = (decimal - degrees) * 60.0;
+    let minutes = minutes_total.trunc();
+    let seconds = ((minutes_total - minutes) * 60.0 * 1e6).round() / 1e6;
+    *value = Value::Array(vec![degrees.into(), minutes.into(), seconds.into()]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_become_iso_instants() {
+        let mut v = json!([
+            "2019:10:16 19:01:03",
+            "2019-10-16T19:01:03+02:00",
+            "Canon",
+            "0000:00:00 00:00:00"
+        ]);
+        normalise_dates(&mut v);
+        assert_eq!(
+            v,
+            json!([
+                "2019-10-16T19:01:03.000Z",
+                "2019-10-16T17:01:03.000Z",
+                "Canon",
+                "0000:00:00 00:00:00"
+            ])
+        );
+    }
+
+    #[test]
+    fn gps_degrees_become_triples() {
+        let mut v = json!(43.4675);
+        degrees_to_dms(&mut v);
+        assert_eq!(v, json!([43.0, 28.0, 3.0]));
+    }
+
+    fn corpus(name: &str) -> Option<std::fs::File> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus")
+            .join(name);
+        std::fs::File::open(path).ok()
+    }
+
+    #[test]
+    fn a_camera_jpeg_yields_both_shapes() {
+        let Some(mut file) = corpus("Canon_40D.jpg") else {
+            panic!("the media corpus is not beside the repository (../shared/corpus)");
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let m = extract(&mut file, len);
+        assert_eq!(m.embedded.get("Make"), Some(&json!("Canon")));
+        assert_eq!(
+            m.embedded.get("DateTimeOriginal"),
+            Some(&json!("2008-05-30T15:56:01.000Z"))
+        );
+        assert_eq!(m.technical["exif"]["image"]["Make"], json!("Canon"));
+        assert_eq!(m.technical["density"], json!(72));
+    }
+}
