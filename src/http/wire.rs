@@ -61,6 +61,14 @@ pub struct FileJson {
     pub width: Option<u32>,
     pub size: u64,
     pub has_alpha: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_rate: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_codec: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_codec: Option<Value>,
     pub description: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -118,9 +126,32 @@ impl Urls {
     }
 }
 
+/// `duration`, `bitRate`, `videoCodec` and `audioCodec` of a video or audio version.
+fn av_fields(media: &crate::model::MediaInfo) -> Map<String, Value> {
+    let timed = media.mime.starts_with("video/") || media.mime.starts_with("audio/");
+    if !timed {
+        return Map::new();
+    }
+    let technical: Map<String, Value> = media
+        .technical
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    technical
+        .into_iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "duration" | "bitRate" | "videoCodec" | "audioCodec"
+            )
+        })
+        .collect()
+}
+
 pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
     let v = &file.version;
     let a = &v.attributes;
+    let mut av = av_fields(&v.media);
     FileJson {
         kind: if file.is_current {
             "file"
@@ -149,6 +180,10 @@ pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
         width: v.media.width,
         size: v.size,
         has_alpha: v.media.has_alpha,
+        bit_rate: av.remove("bitRate"),
+        duration: av.remove("duration"),
+        audio_codec: av.remove("audioCodec"),
+        video_codec: av.remove("videoCodec"),
         description: a.description.clone(),
         created_at: v.created_at.to_iso8601(),
         updated_at: v.updated_at.to_iso8601(),
@@ -242,6 +277,7 @@ pub fn upload_json(file: &FileRecord, urls: &Urls, fields: ResponseFields) -> Va
             map.insert("width".into(), w.into());
             map.insert("height".into(), h.into());
         }
+        map.extend(av_fields(&v.media));
         if fields.tags {
             map.insert("tags".into(), serde_json::json!(a.tags));
         }

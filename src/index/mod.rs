@@ -152,7 +152,7 @@ impl SearchIndex {
         query: &ListQuery,
     ) -> Result<Option<Vec<(bool, String)>>, StoreError> {
         let search = query.effective_search();
-        if self.state.read().map_err(poisoned)?.is_none() {
+        if self.state.read().map_err(poisoned)?.is_none() || !search.embedded_keys_indexed() {
             return Ok(None);
         }
         self.catch_up().await?;
@@ -384,6 +384,7 @@ fn push_folder_row(table: &mut Table, folders: &Folders, slot: u32) {
         flags: 0,
         tags: &[],
         custom: None,
+        embedded: None,
     });
 }
 

@@ -189,6 +189,13 @@ impl Evaluator<'_> {
                 }
                 bits
             }
+            Test::Embedded(name, test) => {
+                let mut bits = self.bits();
+                if let Some(column) = t.embedded.get(name) {
+                    column.matching(test, &mut bits);
+                }
+                bits
+            }
             Test::Flag(field, value) => {
                 let slot = match field {
                     FlagField::Private => 0,

@@ -76,6 +76,7 @@ pub struct NewRow<'a> {
     pub flags: u8,
     pub tags: &'a [String],
     pub custom: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub embedded: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl<'a> NewRow<'a> {
@@ -102,6 +103,7 @@ impl<'a> NewRow<'a> {
                 | (if v.transparency { FLAG_TRANSPARENCY } else { 0 }),
             tags: &v.tags,
             custom: Some(&v.custom_metadata),
+            embedded: Some(&v.embedded_metadata),
         })
     }
 }
@@ -183,6 +185,7 @@ pub struct Table {
     /// Rows whose flag is set: private, published, transparency.
     pub flag_set: [Posting; 3],
     pub custom: CustomColumns,
+    pub embedded: CustomColumns,
 
     tag_ids: HashMap<Box<str>, u32>,
     tag_names: Vec<Box<str>>,
@@ -254,6 +257,7 @@ impl Table {
             rows.shrink_to_fit();
         }
         self.custom.shrink();
+        self.embedded.shrink();
     }
 
     pub fn kind(&self, row: u32) -> AssetKind {
@@ -364,6 +368,9 @@ impl Table {
         }
         if let Some(custom) = new.custom {
             self.custom.push(ordinal, custom);
+        }
+        if let Some(embedded) = new.embedded {
+            self.embedded.push(ordinal, embedded);
         }
         self.by_kind[kind].push(ordinal);
         self.by_asset.entry(new.asset).or_default().push(ordinal);
@@ -511,9 +518,11 @@ impl Table {
                 flags: self.flags[r],
                 tags: &tags,
                 custom: None,
+                embedded: None,
             });
         }
         fresh.custom = self.custom.remapped(&new_row);
+        fresh.embedded = self.embedded.remapped(&new_row);
         fresh.reorder();
         fresh
     }

@@ -17,8 +17,11 @@ pub struct ExtractedMetadata {
     /// instants (`2019-10-16T19:01:03.000Z`, local times read as UTC, as ImageKit shows them).
     pub embedded: Map<String, Value>,
     /// ImageKit's `Metadata` fields that come from the bytes: `exif` (its six sections),
-    /// `hasColorProfile`, and `density` when the file states one.
+    /// `hasColorProfile`, `density` when the file states one, and for video and audio
+    /// `duration` (whole seconds), `videoCodec`, `audioCodec` and `bitRate` (bits/s).
     pub technical: Map<String, Value>,
+    /// A video's displayed size (its track's size, turned by its rotation).
+    pub video_size: Option<(u32, u32)>,
     /// What was truncated or malformed, for the log.
     pub warnings: Vec<String>,
 }
@@ -64,9 +67,37 @@ pub fn extract<R: Read + Seek>(reader: &mut R, len: u64) -> ExtractedMetadata {
     if let Some(density) = density(&read) {
         technical.insert("density".into(), density.into());
     }
+    // ImageKit's video fields (audio files get them too: duration and codec matter there).
+    let mut video_size = None;
+    if let Some(summary) = read.media_summary() {
+        if let (Some(w), Some(h), Some(_)) = (summary.width, summary.height, &summary.video_codec)
+            && let (Ok(w), Ok(h)) = (u32::try_from(w), u32::try_from(h))
+            && w > 0
+            && h > 0
+        {
+            video_size = Some(match summary.rotation {
+                Some(90 | 270) => (h, w),
+                _ => (w, h),
+            });
+        }
+        if let Some(duration) = summary.duration.filter(|d| d.is_finite() && *d >= 0.0) {
+            // ImageKit reports whole seconds.
+            technical.insert("duration".into(), (duration.round() as u64).into());
+        }
+        if let Some(codec) = summary.video_codec {
+            technical.insert("videoCodec".into(), codec.into());
+        }
+        if let Some(codec) = summary.audio_codec {
+            technical.insert("audioCodec".into(), codec.into());
+        }
+        if let Some(bit_rate) = summary.bit_rate {
+            technical.insert("bitRate".into(), bit_rate.into());
+        }
+    }
     ExtractedMetadata {
         embedded,
         technical,
+        video_size,
         warnings: read.warnings,
     }
 }

@@ -287,14 +287,15 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
                 .bind(format!("{}0", root.as_str()))
                 .push("))");
         }
-        Test::Custom(name, test) => push_custom(st, name, test, dialect),
+        Test::Custom(name, test) => push_custom(st, "v.custom_metadata", name, test, dialect),
+        Test::Embedded(name, test) => push_custom(st, "v.embedded_metadata", name, test, dialect),
     }
 }
 
 /// `EXISTS (SELECT 1 FROM <the field's scalars> c WHERE <test on one scalar>)`: a stored
 /// value is one scalar or an array of them (`model::search::custom`). A missing key yields
 /// no scalar (SQLite) or a JSON null that no test accepts (PostgreSQL).
-fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dialect) {
+fn push_custom(st: &mut Statement, column: &str, name: &str, test: &CustomTest, dialect: &Dialect) {
     if let CustomTest::Words(search) = test {
         // `v.custom_words` holds " name:word … " (`search::indexed_custom_words`). Field
         // names are case-sensitive, so SQLite matches with GLOB (its LIKE ignores ASCII case);
@@ -321,18 +322,20 @@ fn push_custom(st: &mut Statement, name: &str, test: &CustomTest, dialect: &Dial
     let json = dialect.json;
     match json {
         JsonFlavour::Sqlite => {
-            st.push("EXISTS (SELECT 1 FROM json_each(v.custom_metadata, ")
+            st.push(&format!("EXISTS (SELECT 1 FROM json_each({column}, "))
                 .bind(format!("$.\"{name}\""))
                 .push(") c WHERE ");
         }
         JsonFlavour::Postgres => {
-            st.push("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(v.custom_metadata::jsonb -> ")
-                .bind(name.to_owned())
-                .push(") WHEN 'array' THEN v.custom_metadata::jsonb -> ")
-                .bind(name.to_owned())
-                .push(" ELSE jsonb_build_array(v.custom_metadata::jsonb -> ")
-                .bind(name.to_owned())
-                .push(") END) c(value) WHERE ");
+            st.push(&format!(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof({column}::jsonb -> "
+            ))
+            .bind(name.to_owned())
+            .push(&format!(") WHEN 'array' THEN {column}::jsonb -> "))
+            .bind(name.to_owned())
+            .push(&format!(" ELSE jsonb_build_array({column}::jsonb -> "))
+            .bind(name.to_owned())
+            .push(") END) c(value) WHERE ");
         }
     }
     let (is_text, text, is_number, number, is_bool) = match json {

@@ -7,7 +7,7 @@ use std::io::{Read, Seek};
 
 use crate::EmbeddedMetadata;
 use crate::source::{Bytes, Extents, Source};
-use crate::{exif, icc, xmp};
+use crate::{exif, icc, quicktime, xmp};
 
 const MAX_BOXES: u32 = 4096;
 const MAX_ITEMS: usize = 4096;
@@ -15,14 +15,18 @@ const MAX_EXTENTS: usize = 64;
 /// `iinf`, `iloc` and `iprp` are read whole; real ones are a few KiB even with 48 tiles.
 const MAX_TABLE: u64 = 1024 * 1024;
 
-struct Box {
-    kind: [u8; 4],
-    body: u64,
-    end: u64,
+pub(crate) struct BoxHeader {
+    pub(crate) kind: [u8; 4],
+    pub(crate) body: u64,
+    pub(crate) end: u64,
 }
 
 /// The box at `pos` within `end`; None at the end or on a malformed header.
-fn next_box<R: Read + Seek>(src: &mut Source<'_, R>, pos: u64, end: u64) -> Option<Box> {
+pub(crate) fn next_box<R: Read + Seek>(
+    src: &mut Source<'_, R>,
+    pos: u64,
+    end: u64,
+) -> Option<BoxHeader> {
     let h = src.exact::<8>(pos)?;
     let size = u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]));
     let kind = [h[4], h[5], h[6], h[7]];
@@ -35,7 +39,7 @@ fn next_box<R: Read + Seek>(src: &mut Source<'_, R>, pos: u64, end: u64) -> Opti
         return None;
     }
     let box_end = pos.checked_add(size)?.min(end);
-    Some(Box {
+    Some(BoxHeader {
         kind,
         body,
         end: box_end,
@@ -56,21 +60,27 @@ pub(crate) fn read<R: Read + Seek>(src: &mut Source<'_, R>, out: &mut EmbeddedMe
     let end = src.len();
     let mut pos = 0u64;
     let mut n = 0u32;
+    let mut movie = quicktime::Movie::default();
     while let Some(b) = next_box(src, pos, end) {
         n += 1;
         if n > MAX_BOXES {
-            out.warn("HEIF: too many boxes");
-            return;
+            out.warn("ISO-BMFF: too many top-level boxes");
+            break;
         }
         if &b.kind == b"meta" {
             meta(src, b.body + 4, b.end, out);
-            return;
+        } else {
+            quicktime::top_level(src, &b, pos, &mut movie, out);
         }
         if b.end <= pos {
             break;
         }
         pos = b.end;
     }
+    if pos < end && end - pos >= 8 && n <= MAX_BOXES && next_box(src, pos, end).is_none() {
+        out.warn("ISO-BMFF: malformed or truncated box header");
+    }
+    quicktime::finish(&movie, out);
 }
 
 fn meta<R: Read + Seek>(src: &mut Source<'_, R>, start: u64, end: u64, out: &mut EmbeddedMetadata) {

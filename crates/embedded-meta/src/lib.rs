@@ -1,6 +1,8 @@
 //! Metadata embedded in image files: EXIF, XMP, IPTC-IIM and ICC profiles, read from JPEG, PNG,
 //! WebP, HEIF/AVIF and TIFF containers, named and valued the way `exiftool -json -G1 -n` does
 //! (numeric, unconverted values), so what Kura serves matches what users check with exiftool.
+//! Video and audio containers (MP4/MOV, WebM/Matroska, MP3, WAV, GIF) add their container tags
+//! and a [`MediaSummary`] (duration, codecs, bit rate, size) for ImageKit's video fields.
 //!
 //! Only the segments, chunks, boxes and IFDs that carry metadata are read, through a budgeted
 //! positional reader ([`source`]), and every count, length and string taken from the file is
@@ -9,13 +11,18 @@
 
 mod bmff;
 mod exif;
+mod gif;
 mod icc;
 mod inflate;
 mod iptc;
 mod jpeg;
+mod matroska;
+mod media;
+mod mpeg;
 mod output;
 mod photoshop;
 mod png;
+mod quicktime;
 mod riff;
 mod source;
 mod text;
@@ -26,6 +33,8 @@ use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 use serde_json::Value;
+
+pub use media::MediaSummary;
 
 /// Everything read from one file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +47,8 @@ pub struct EmbeddedMetadata {
     index: HashMap<(String, String), usize>,
     /// Approximate bytes held by `tags`, checked against `MAX_TOTAL_BYTES`.
     held: usize,
+    /// Filled by the video and audio readers; see [`EmbeddedMetadata::media_summary`].
+    media: MediaSummary,
 }
 
 /// One tag, e.g. group "IFD0", name "Orientation", value 6.
@@ -68,8 +79,19 @@ pub fn read<R: Read + Seek>(reader: &mut R, len: u64) -> EmbeddedMetadata {
         png::read(&mut src, &mut out);
     } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
         riff::read(&mut src, &mut out);
-    } else if head.get(4..8) == Some(b"ftyp") {
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        riff::read_wave(&mut src, &mut out);
+    } else if matches!(
+        head.get(4..8),
+        Some(b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot")
+    ) {
         bmff::read(&mut src, &mut out);
+    } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        matroska::read(&mut src, &mut out);
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        gif::read(&mut src, &mut out);
+    } else if head.starts_with(b"ID3") || mpeg::is_frame_header(&head) {
+        mpeg::read(&mut src, &mut out);
     } else if head.starts_with(b"II*\0")
         || head.starts_with(b"MM\0*")
         || head.starts_with(b"II+\0")
@@ -86,6 +108,9 @@ pub fn read<R: Read + Seek>(reader: &mut R, len: u64) -> EmbeddedMetadata {
     if let Some(why) = src.exhausted.take() {
         out.warn(why);
     }
+    if !out.media.is_empty() {
+        out.media.finish(src.len());
+    }
     out
 }
 
@@ -100,6 +125,13 @@ impl EmbeddedMetadata {
     /// over the rest when several groups carry the same name.
     pub fn flat(&self) -> serde_json::Map<String, Value> {
         output::flat(self)
+    }
+
+    /// Duration, codecs, bit rate and size of a video or audio file (MP4/MOV, WebM/Matroska,
+    /// MP3, WAV, animated GIF), for ImageKit's `duration`, `videoCodec`, `audioCodec`,
+    /// `bitRate`, `width` and `height`; None for still images and unreadable files.
+    pub fn media_summary(&self) -> Option<MediaSummary> {
+        (!self.media.is_empty()).then(|| self.media.clone())
     }
 
     /// The value of `group:name`, if read.

@@ -45,8 +45,14 @@ fn virtual_file(len: u64, byte: impl Fn(u64) -> u8) -> Virtual<impl Fn(u64) -> u
 
 #[test]
 fn a_gigabyte_video_costs_kilobytes() {
-    // ftyp, then a 1 GiB mdat, then a moov at the end: only box headers are read.
+    // ftyp, then a 1 GiB mdat, then a moov at the end: only box headers and moov are read.
     let mdat = 1u64 << 30;
+    let mut mvhd = vec![0u8; 8 + 100];
+    mvhd[..4].copy_from_slice(&108u32.to_be_bytes());
+    mvhd[4..8].copy_from_slice(b"mvhd");
+    mvhd[20..24].copy_from_slice(&1000u32.to_be_bytes());
+    mvhd[24..28].copy_from_slice(&3_600_000u32.to_be_bytes());
+    let moov: Vec<u8> = [&116u32.to_be_bytes()[..], b"moov", &mvhd].concat();
     let head: Vec<u8> = [
         &[0, 0, 0, 16][..],
         b"ftypisom",
@@ -55,11 +61,57 @@ fn a_gigabyte_video_costs_kilobytes() {
         b"mdat",
     ]
     .concat();
-    let mut f = virtual_file(16 + mdat + 8, move |p| {
-        head.get(p as usize).copied().unwrap_or(0)
+    let moov_at = 16 + mdat;
+    let total = moov_at + moov.len() as u64;
+    let mut f = virtual_file(total, move |p| {
+        if p >= moov_at {
+            moov[(p - moov_at) as usize]
+        } else {
+            head.get(p as usize).copied().unwrap_or(0)
+        }
     });
-    let out = embedded_meta::read(&mut f, 16 + mdat + 8);
-    assert!(out.tags.is_empty());
+    let out = embedded_meta::read(&mut f, total);
+    let summary = out.media_summary().expect("summary");
+    assert_eq!(summary.duration, Some(3600.0));
+    assert_eq!(
+        summary.bit_rate,
+        Some((total as f64 * 8.0 / 3600.0).round() as u64)
+    );
+    assert!(f.read < 64 * 1024, "read {} bytes", f.read);
+}
+
+#[test]
+fn a_gigabyte_webm_with_live_clusters_costs_kilobytes() {
+    // EBML header, a Segment of unknown size, Info, Tracks, then unknown-size Clusters for 1 GiB.
+    let mut head = vec![0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84];
+    head.extend(b"webm");
+    head.extend([
+        0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
+    head.extend([0x1F, 0x43, 0xB6, 0x75, 0xFF]);
+    let len = 1u64 << 30;
+    let mut f = virtual_file(len, move |p| head.get(p as usize).copied().unwrap_or(0xA3));
+    let _ = embedded_meta::read(&mut f, len);
+    assert!(f.read < 64 * 1024, "read {} bytes", f.read);
+}
+
+#[test]
+fn a_gigabyte_mp3_and_wav_cost_kilobytes() {
+    // ID3 tag claiming 256 MB, then frame headers; a WAV with a 1 GiB data chunk.
+    let mut mp3 = b"ID3\x03\x00\x00\x7f\x7f\x7f\x7f".to_vec();
+    mp3.extend(b"TIT2\x0f\xff\xff\xff\x00\x00\x00abc");
+    let len = 1u64 << 30;
+    let mut f = virtual_file(len, move |p| mp3.get(p as usize).copied().unwrap_or(0xFF));
+    let _ = embedded_meta::read(&mut f, len);
+    assert!(f.read < 256 * 1024, "read {} bytes", f.read);
+
+    let mut wav = b"RIFF\xff\xff\xff\x7fWAVEfmt \x10\x00\x00\x00".to_vec();
+    wav.extend([1, 0, 2, 0, 0x44, 0xAC, 0, 0, 0x10, 0xB1, 2, 0, 4, 0, 16, 0]);
+    wav.extend(b"data\x00\x00\x00\x40");
+    let mut f = virtual_file(len, move |p| wav.get(p as usize).copied().unwrap_or(0));
+    let out = embedded_meta::read(&mut f, len);
+    let s = out.media_summary().expect("summary");
+    assert!(s.duration.is_some_and(|d| d > 6000.0));
     assert!(f.read < 64 * 1024, "read {} bytes", f.read);
 }
 

@@ -17,6 +17,9 @@ use serde_json::Value;
 /// Raise these when the reader improves; they may never go down.
 const AGREEMENT_FLOOR: f64 = 0.9994;
 const COVERAGE_FLOOR: f64 = 0.994;
+/// The same for video, audio and GIF files (their own groups included).
+const MEDIA_AGREEMENT_FLOOR: f64 = 0.989;
+const MEDIA_COVERAGE_FLOOR: f64 = 1.0;
 
 /// The shared corpus beside the repository (`../shared/corpus`), or `$EMBEDDED_META_CORPUS`.
 /// Missing, the tests fail: a comparison that silently compares nothing proves nothing.
@@ -54,6 +57,40 @@ fn is_image(name: &str) -> bool {
     ]
     .iter()
     .any(|e| lower.ends_with(e))
+}
+
+fn is_media(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        ".mp4", ".mov", ".m4a", ".3gp", ".webm", ".mkv", ".mp3", ".wav", ".gif",
+    ]
+    .iter()
+    .any(|e| lower.ends_with(e))
+}
+
+/// Groups read from video, audio and GIF files, on top of the image groups (XMP in MOV and
+/// GIF); Composite tags only where this crate computes them as exiftool does.
+fn supported_media(group: &str, tag: &str) -> bool {
+    let known = supported(group)
+        || matches!(
+            group,
+            "QuickTime"
+                | "UserData"
+                | "Keys"
+                | "ItemList"
+                | "Matroska"
+                | "MPEG"
+                | "ID3v1"
+                | "ID3v2_2"
+                | "ID3v2_3"
+                | "ID3v2_4"
+                | "RIFF"
+                | "GIF"
+        )
+        || (group.starts_with("Track") && group[5..].bytes().all(|c| c.is_ascii_digit()))
+        || (group == "Composite" && matches!(tag, "Duration" | "Rotation" | "AvgBitrate"));
+    // exiftool's warnings are not tags.
+    known && tag != "Warning"
 }
 
 /// Groups this crate reads. exiftool's numbered ICC groups (ICC-header2...) describe profiles
@@ -142,16 +179,61 @@ fn is_capped(v: &Value) -> bool {
     }
 }
 
-#[test]
-fn agrees_with_exiftool() {
-    let Some(dir) = corpus() else {
-        eprintln!("corpus not found; skipped");
-        return;
-    };
-    let (mut agree, mut disagree, mut theirs_total, mut produced, mut capped) = (0, 0, 0, 0, 0);
-    let mut extra = 0;
-    let mut missing_names: std::collections::BTreeMap<String, u32> = Default::default();
-    for name in files(&dir).into_iter().filter(|n| is_image(n)) {
+#[derive(Default)]
+struct Tally {
+    files: u32,
+    agree: u32,
+    disagree: u32,
+    theirs_total: u32,
+    produced: u32,
+    capped: u32,
+    extra: u32,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.files += o.files;
+        self.agree += o.agree;
+        self.disagree += o.disagree;
+        self.theirs_total += o.theirs_total;
+        self.produced += o.produced;
+        self.capped += o.capped;
+        self.extra += o.extra;
+    }
+
+    fn agreement(&self) -> f64 {
+        self.agree as f64 / (self.agree + self.disagree).max(1) as f64
+    }
+
+    fn coverage(&self) -> f64 {
+        self.produced as f64 / self.theirs_total.max(1) as f64
+    }
+
+    fn print(&self, label: &str) {
+        println!(
+            "{label}: {} files; agreement {}/{} = {:.2}% (plus {} values capped on purpose); coverage {}/{} = {:.2}% of exiftool's tags in supported groups; {} tags exiftool does not report",
+            self.files,
+            self.agree,
+            self.agree + self.disagree,
+            self.agreement() * 100.0,
+            self.capped,
+            self.produced,
+            self.theirs_total,
+            self.coverage() * 100.0,
+            self.extra
+        );
+    }
+}
+
+fn compare(
+    dir: &Path,
+    names: &[String],
+    supported: &dyn Fn(&str, &str) -> bool,
+    missing_names: &mut std::collections::BTreeMap<String, u32>,
+) -> Tally {
+    let mut t = Tally::default();
+    let show_missing = std::env::var_os("SHOW_MISSING").is_some();
+    for name in names {
         let json_path = dir.join("exiftool").join(format!("{name}.json"));
         let Ok(text) = std::fs::read_to_string(&json_path) else {
             continue;
@@ -160,31 +242,32 @@ fn agrees_with_exiftool() {
         let Some(reference) = reference.get(0).and_then(Value::as_object) else {
             continue;
         };
-        let ours = read_file(&dir.join(&name));
+        t.files += 1;
+        let ours = read_file(&dir.join(name));
         let mut lines = Vec::new();
         for (key, theirs) in reference {
             let Some((group, tag)) = key.split_once(':') else {
                 continue;
             };
-            if !supported(group) {
+            if !supported(group, tag) {
                 continue;
             }
-            theirs_total += 1;
+            t.theirs_total += 1;
             match ours.get(group, tag) {
                 None => {
-                    if std::env::var_os("SHOW_MISSING").is_some() {
+                    if show_missing {
                         println!("  missing in {name}: {key}");
                     }
                     *missing_names.entry(key.clone()).or_default() += 1;
                 }
                 Some(mine) => {
-                    produced += 1;
+                    t.produced += 1;
                     if is_capped(mine) {
-                        capped += 1;
+                        t.capped += 1;
                     } else if values_eq(mine, theirs) {
-                        agree += 1;
+                        t.agree += 1;
                     } else {
-                        disagree += 1;
+                        t.disagree += 1;
                         let show = |v: &Value| {
                             let s = v.to_string();
                             s.chars().take(100).collect::<String>()
@@ -198,12 +281,15 @@ fn agrees_with_exiftool() {
                 }
             }
         }
-        for t in &ours.tags {
-            if !reference.contains_key(&format!("{}:{}", t.group, t.name)) {
-                if std::env::var_os("SHOW_MISSING").is_some() {
-                    println!("  extra in {name}: {}:{} = {}", t.group, t.name, t.value);
+        for tag in &ours.tags {
+            if !reference.contains_key(&format!("{}:{}", tag.group, tag.name)) {
+                if show_missing {
+                    println!(
+                        "  extra in {name}: {}:{} = {}",
+                        tag.group, tag.name, tag.value
+                    );
                 }
-                extra += 1;
+                t.extra += 1;
             }
         }
         if !lines.is_empty() {
@@ -213,9 +299,21 @@ fn agrees_with_exiftool() {
             }
         }
     }
-    let compared = agree + disagree;
-    let agreement = agree as f64 / compared.max(1) as f64;
-    let coverage = produced as f64 / theirs_total.max(1) as f64;
+    t
+}
+
+#[test]
+fn agrees_with_exiftool() {
+    let Some(dir) = corpus() else {
+        eprintln!("corpus not found; skipped");
+        return;
+    };
+    let mut missing_names: std::collections::BTreeMap<String, u32> = Default::default();
+    let all = files(&dir);
+    let images: Vec<String> = all.iter().filter(|n| is_image(n)).cloned().collect();
+    let media: Vec<String> = all.iter().filter(|n| is_media(n)).cloned().collect();
+    let image_tally = compare(&dir, &images, &|g, _| supported(g), &mut missing_names);
+    let media_tally = compare(&dir, &media, &supported_media, &mut missing_names);
     if std::env::var_os("SHOW_MISSING").is_some() {
         let mut m: Vec<_> = missing_names.into_iter().collect();
         m.sort_by_key(|e| std::cmp::Reverse(e.1));
@@ -223,16 +321,28 @@ fn agrees_with_exiftool() {
             println!("missing {n:4} {k}");
         }
     }
-    println!(
-        "agreement: {agree}/{compared} = {:.2}% (plus {capped} values capped on purpose)",
-        agreement * 100.0
+    let mut total = Tally::default();
+    total.add(&image_tally);
+    total.add(&media_tally);
+    image_tally.print("images");
+    media_tally.print("video/audio/GIF");
+    total.print("total");
+    assert!(
+        image_tally.agreement() >= AGREEMENT_FLOOR,
+        "agreement regressed"
     );
-    println!(
-        "coverage: {produced}/{theirs_total} = {:.2}% of exiftool's tags in supported groups; {extra} tags exiftool does not report",
-        coverage * 100.0
+    assert!(
+        image_tally.coverage() >= COVERAGE_FLOOR,
+        "coverage regressed"
     );
-    assert!(agreement >= AGREEMENT_FLOOR, "agreement regressed");
-    assert!(coverage >= COVERAGE_FLOOR, "coverage regressed");
+    assert!(
+        media_tally.agreement() >= MEDIA_AGREEMENT_FLOOR,
+        "media agreement regressed"
+    );
+    assert!(
+        media_tally.coverage() >= MEDIA_COVERAGE_FLOOR,
+        "media coverage regressed"
+    );
 }
 
 #[test]
@@ -309,7 +419,10 @@ fn mutated_corpus_files_do_not_panic() {
         state ^= state << 17;
         state
     };
-    for name in files(&dir).into_iter().filter(|n| is_image(n)) {
+    for name in files(&dir)
+        .into_iter()
+        .filter(|n| is_image(n) || is_media(n))
+    {
         let Ok(original) = std::fs::read(dir.join(&name)) else {
             continue;
         };
@@ -375,6 +488,37 @@ fn output_shapes() {
     ] {
         assert!(iptc.contains_key(key), "{key} missing");
     }
+    let summary = |name: &str| read_file(&dir.join(name)).media_summary();
+    let mp4 = summary("video_h264_aac.mp4").expect("mp4 summary");
+    assert_eq!(mp4.video_codec.as_deref(), Some("h264"));
+    assert_eq!(mp4.audio_codec.as_deref(), Some("aac"));
+    assert_eq!((mp4.width, mp4.height), (Some(1920), Some(1080)));
+    assert_eq!(mp4.duration, Some(0.171));
+    assert!(mp4.bit_rate.is_some_and(|b| b > 10_000_000));
+    let mpeg4 = summary("video_mpeg4_aac.mp4").expect("mpeg4 summary");
+    assert_eq!(mpeg4.video_codec.as_deref(), Some("mpeg4"));
+    assert_eq!((mpeg4.width, mpeg4.height), (Some(190), Some(240)));
+    let mov = summary("video_rotated.mov").expect("mov summary");
+    assert_eq!(mov.rotation, Some(90));
+    assert_eq!(mov.audio_channels, Some(1));
+    let webm = summary("video_vp8_1080p.webm").expect("webm summary");
+    assert_eq!(webm.video_codec.as_deref(), Some("vp8"));
+    assert!(
+        webm.duration
+            .is_some_and(|d| (d - 4.243877369).abs() < 1e-9)
+    );
+    let mp3 = summary("audio.mp3").expect("mp3 summary");
+    assert_eq!(mp3.audio_codec.as_deref(), Some("mp3"));
+    assert_eq!(mp3.bit_rate, Some(32_000));
+    assert_eq!(mp3.duration, Some(3.7355));
+    let wav = summary("audio.wav").expect("wav summary");
+    assert_eq!(wav.audio_codec.as_deref(), Some("pcm_s16le"));
+    assert_eq!(wav.bit_rate, Some(705_600));
+    let gif = summary("gif_animated.gif").expect("gif summary");
+    assert_eq!(gif.frame_count, Some(42));
+    assert!(summary("gif_transparent.gif").is_none());
+    assert!(summary("Canon_40D.jpg").is_none());
+
     let gps = read_file(&dir.join("gps_DSCN0010.jpg")).flat();
     assert!(
         gps["GPSLatitude"]

@@ -124,6 +124,8 @@ pub enum Test {
     FolderWithin(FolderPath),
     /// A test on the custom metadata field with this name.
     Custom(String, CustomTest),
+    /// A test on the embedded metadata (`embeddedMetadata`) key with this name.
+    Embedded(String, CustomTest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +216,13 @@ fn known_for_kind(test: &Test, kind: AssetKind) -> Option<bool> {
         {
             Some(false)
         }
-        Test::FormatIn(_) | Test::FileTypeIn(_) | Test::Flag(..) | Test::Custom(..) if folder => {
+        Test::FormatIn(_)
+        | Test::FileTypeIn(_)
+        | Test::Flag(..)
+        | Test::Custom(..)
+        | Test::Embedded(..)
+            if folder =>
+        {
             Some(false)
         }
         Test::FolderWithin(root) if root.is_root() => Some(true),
@@ -231,6 +239,22 @@ pub struct SearchFilter {
 }
 
 impl SearchFilter {
+    /// Whether every `embeddedMetadata` key the filter names is one a search index keeps.
+    pub fn embedded_keys_indexed(&self) -> bool {
+        fn check(filter: &Filter) -> bool {
+            match filter {
+                Filter::Const(_) => true,
+                Filter::And(parts) | Filter::Or(parts) => parts.iter().all(check),
+                Filter::Not(inner) => check(inner),
+                Filter::Test(Test::Embedded(name, _)) => {
+                    super::INDEXED_EMBEDDED.contains(&name.as_str())
+                }
+                Filter::Test(_) => true,
+            }
+        }
+        check(&self.filter)
+    }
+
     /// Parses and binds `text`; `Ok(None)` when it is empty. Relative dates count back from
     /// `now`; `"customMetadata.x"` is typed by the field `x` of `fields`.
     pub fn parse(
@@ -419,10 +443,9 @@ fn bind_condition(c: &Condition, now: Timestamp, fields: &FieldSet) -> Result<Fi
         field if field.starts_with("customMetadata.") => {
             bind_custom(c, &field["customMetadata.".len()..], now, fields)
         }
-        field if field.starts_with("embeddedMetadata.") => Err(SearchError::at(
-            c.field_column,
-            format!("`{field}` is not searchable yet: Kura does not extract embedded metadata"),
-        )),
+        field if field.starts_with("embeddedMetadata.") => {
+            bind_embedded(c, &field["embeddedMetadata.".len()..], now)
+        }
         field => Err(SearchError::at(
             c.field_column,
             format!(
@@ -545,6 +568,83 @@ fn bind_custom(
             Ok(test(CustomTest::Compare(cmp, bound)))
         }
         _ => Err(unsupported(c, allowed)),
+    }
+}
+
+/// Embedded metadata has no schema: the query's value decides how it compares (docs/search.md).
+fn bind_embedded(c: &Condition, name: &str, now: Timestamp) -> Result<Filter, SearchError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    {
+        return Err(SearchError::at(
+            c.field_column,
+            format!(
+                "`{}`: an embedded metadata name is letters, digits, `_` and `-`",
+                super::shorten(&c.field)
+            ),
+        ));
+    }
+    if name == "LocationTaken" {
+        return Err(SearchError::at(
+            c.field_column,
+            "`embeddedMetadata.LocationTaken` (geographic search) is not supported yet",
+        ));
+    }
+    let test = |t: CustomTest| Filter::Test(Test::Embedded(name.to_owned(), t));
+    let ranged = matches!(
+        c.operator,
+        Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge
+    );
+    let typed = |v: &Scalar| -> CustomScalar {
+        let text = v.text.trim();
+        if !v.quoted {
+            if text.eq_ignore_ascii_case("true") {
+                return CustomScalar::Bool(true);
+            }
+            if text.eq_ignore_ascii_case("false") {
+                return CustomScalar::Bool(false);
+            }
+            if let Ok(CustomScalar::Number(n)) = custom_number(v, &c.field) {
+                return CustomScalar::Number(n);
+            }
+        }
+        // Relative dates only bound ranges: "7d" could be a lens's name.
+        let instant = Timestamp::parse_iso8601(text).or_else(|| {
+            ranged
+                .then(|| relative_date(text, now).map(Timestamp::from_millis))
+                .flatten()
+        });
+        match instant {
+            Some(t) => CustomScalar::Text(t.to_iso8601()),
+            None => CustomScalar::Text(v.text.clone()),
+        }
+    };
+    match c.operator {
+        Operator::Exists => Ok(test(CustomTest::Exists)),
+        Operator::NotExists => Ok(Filter::not(test(CustomTest::Exists))),
+        op if is_membership(op) => {
+            let wanted = values(c).into_iter().map(typed).collect();
+            Ok(membership(
+                c,
+                Test::Embedded(name.to_owned(), CustomTest::AnyOf(wanted)),
+            ))
+        }
+        Operator::Prefix => Ok(test(CustomTest::Prefix(values(c)[0].text.clone()))),
+        Operator::Lt | Operator::Le | Operator::Gt | Operator::Ge => {
+            let cmp = match c.operator {
+                Operator::Lt => Comparison::Lt,
+                Operator::Le => Comparison::Le,
+                Operator::Gt => Comparison::Gt,
+                _ => Comparison::Ge,
+            };
+            Ok(test(CustomTest::Compare(cmp, typed(values(c)[0]))))
+        }
+        _ => Err(unsupported(
+            c,
+            "`=`, `:`, `<`, `<=`, `>`, `>=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`",
+        )),
     }
 }
 

@@ -126,7 +126,58 @@ pub struct IndexedVersion {
     /// Tags and AI tag names.
     pub tags: Vec<String>,
     pub custom_metadata: serde_json::Map<String, serde_json::Value>,
+    /// `embeddedMetadata`, only the keys in `INDEXED_EMBEDDED`.
+    pub embedded_metadata: serde_json::Map<String, serde_json::Value>,
 }
+
+/// The `embeddedMetadata` keys a search index keeps (memory: a photo has a hundred keys);
+/// a query on another key is answered by the store.
+pub const INDEXED_EMBEDDED: &[&str] = &[
+    "Artist",
+    "By-line",
+    "Caption-Abstract",
+    "City",
+    "ColorSpace",
+    "Copyright",
+    "CopyrightNotice",
+    "Country",
+    "Country-PrimaryLocationName",
+    "CreateDate",
+    "Creator",
+    "Credit",
+    "DateCreated",
+    "DateTimeOriginal",
+    "Description",
+    "ExifImageHeight",
+    "ExifImageWidth",
+    "ExposureTime",
+    "FNumber",
+    "Flash",
+    "FocalLength",
+    "GPSAltitude",
+    "GPSLatitude",
+    "GPSLongitude",
+    "Headline",
+    "ISO",
+    "ImageDescription",
+    "Keywords",
+    "Label",
+    "LensModel",
+    "Make",
+    "Model",
+    "ModifyDate",
+    "ObjectName",
+    "Orientation",
+    "Province-State",
+    "Rating",
+    "Software",
+    "Source",
+    "State",
+    "Sub-location",
+    "Subject",
+    "Title",
+    "WhiteBalance",
+];
 
 /// What a search index keeps of one folder (the root included).
 #[derive(Debug, Clone, PartialEq)]

@@ -32,6 +32,7 @@ pub struct SearchRecord {
     /// Tags and AI tag names.
     pub tags: Vec<String>,
     pub custom_metadata: serde_json::Map<String, serde_json::Value>,
+    pub embedded_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl SearchRecord {
@@ -91,6 +92,10 @@ fn passes(test: &Test, row: &SearchRecord) -> bool {
         Test::FolderWithin(root) => &row.folder == root || row.folder.is_within(root),
         Test::Custom(name, test) => row
             .custom_metadata
+            .get(name)
+            .is_some_and(|value| test.holds(&super::custom::scalars(value))),
+        Test::Embedded(name, test) => row
+            .embedded_metadata
             .get(name)
             .is_some_and(|value| test.holds(&super::custom::scalars(value))),
     }
@@ -179,6 +184,7 @@ mod tests {
             transparency: Some(false),
             tags: tags.iter().map(|t| t.to_string()).collect(),
             custom_metadata: Default::default(),
+            embedded_metadata: Default::default(),
         }
     }
 

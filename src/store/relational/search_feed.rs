@@ -2,14 +2,15 @@
 //! files, and the event log's tail.
 
 use super::{Engine, RelationalStore};
-use crate::model::search::{IndexedFolder, IndexedVersion};
+use crate::model::search::{INDEXED_EMBEDDED, IndexedFolder, IndexedVersion};
 use crate::model::{FileKind, FolderPath};
 use crate::store::sql::{self, RowAccess, Statement, q};
 use crate::store::{LoggedEvent, StoreError};
 
 const VERSION_SELECT: &str = "SELECT v.id AS v_id, v.file_id, f.current_version_id, f.folder_id,
         f.name, v.created_at, v.updated_at, v.size, v.width, v.height, v.format, v.file_type,
-        v.is_private, v.is_published, v.has_alpha, v.tags, v.ai_tags, v.custom_metadata
+        v.is_private, v.is_published, v.has_alpha, v.tags, v.ai_tags, v.custom_metadata,
+        v.embedded_metadata
      FROM file_versions v JOIN files f ON f.id = v.file_id";
 
 fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> {
@@ -34,6 +35,11 @@ fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> 
         transparency: row.flag("has_alpha")?,
         tags: sql::tag_names(row)?,
         custom_metadata: sql::custom_metadata(row)?,
+        embedded_metadata: {
+            let mut all = sql::json_map(row, "embedded_metadata")?;
+            all.retain(|key, _| INDEXED_EMBEDDED.contains(&key.as_str()));
+            all
+        },
     })
 }
 
