@@ -839,7 +839,9 @@ ERRORS = [
     ('name < "b"', 6, None),
     ("name = 'red dress'", None, None),
     ('"customMetadata.x" = 1', 1, "custommetadata"),
-    ('"embeddedMetadata.Make" = "Canon"', 1, "embeddedmetadata"),
+    ('"embeddedMetadata.Ma ke" = "Canon"', 1, "embeddedmetadata"),
+    ('"embeddedMetadata.Make" HAS "Canon"', 25, None),
+    ('"embeddedMetadata.LocationTaken" = "40,100 5km"', 1, "locationtaken"),
     ("videoDuration > 1", 1, "videoduration"),
     ('createdBy = "x"', 1, "createdby"),
     ('name = "é" AND bogus = 1', 16, None),  # columns count characters, not bytes
