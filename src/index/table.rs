@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use super::bits::{Bits, Posting};
-use super::custom::CustomColumns;
+use super::custom::{ColumnOrders, CustomColumns};
 use crate::model::FileKind;
 use crate::model::search::{AssetKind, IndexedVersion, words};
 
@@ -138,6 +138,8 @@ fn file_type_slot(kind: FileKind) -> usize {
 pub struct SortedOrders {
     orders: [Vec<u32>; 6],
     base: usize,
+    custom: ColumnOrders,
+    embedded: ColumnOrders,
 }
 
 /// Compares names as `ASC_NAME` orders them: ASCII case-insensitively, byte by byte.
@@ -469,7 +471,12 @@ impl Table {
             order.sort_unstable_by(|&a, &b| self.compare(key, a, b));
             order
         });
-        SortedOrders { orders, base }
+        SortedOrders {
+            orders,
+            base,
+            custom: self.custom.sorted_orders(base),
+            embedded: self.embedded.sorted_orders(base),
+        }
     }
 
     /// Puts orders computed by `sorted_orders` in place. Rows tombstoned since stay in them
@@ -477,6 +484,8 @@ impl Table {
     pub fn install_orders(&mut self, sorted: SortedOrders) {
         self.sorted = sorted.orders;
         self.base = sorted.base;
+        self.custom.install_orders(sorted.custom);
+        self.embedded.install_orders(sorted.embedded);
     }
 
     /// Rows appended since the last `reorder`.

@@ -6,6 +6,7 @@
 //! rows lacking the field — the two-valued logic `model::search::reference` defines.
 
 use super::sql::{Dialect, JsonFlavour, Statement};
+use crate::model::search::custom::{INSTANT_GLOB, INSTANT_REGEX};
 use crate::model::search::{
     AssetKind, Comparison, CustomScalar, CustomTest, Filter, FlagField, NameMatch, NumericField,
     SearchFilter, Test, Words,
@@ -343,7 +344,9 @@ fn push_custom(st: &mut Statement, column: &str, name: &str, test: &CustomTest, 
             "c.type = 'text'",
             "c.value",
             "c.type IN ('integer', 'real')",
-            "c.value",
+            // As doubles, as the reference compares: SQLite compares integers with reals
+            // exactly, which differs beyond 2^53.
+            "CAST(c.value AS REAL)",
             "c.type IN ('true', 'false')",
         ),
         JsonFlavour::Postgres => (
@@ -369,7 +372,7 @@ fn push_custom(st: &mut Statement, column: &str, name: &str, test: &CustomTest, 
             let texts: Vec<String> = values
                 .iter()
                 .filter_map(|v| match v {
-                    CustomScalar::Text(t) => Some(t.clone()),
+                    CustomScalar::Text(t) | CustomScalar::Instant(t) => Some(t.clone()),
                     _ => None,
                 })
                 .collect();
@@ -419,6 +422,19 @@ fn push_custom(st: &mut Statement, column: &str, name: &str, test: &CustomTest, 
                     .push(comparison(*cmp))
                     .bind(*n)
                     .push(")");
+            }
+            CustomScalar::Instant(t) => {
+                let shape = match json {
+                    JsonFlavour::Sqlite => format!("{text} GLOB '{INSTANT_GLOB}'"),
+                    JsonFlavour::Postgres => format!("{text} ~ '{INSTANT_REGEX}'"),
+                };
+                st.push(&format!(
+                    "({is_text} AND {shape} AND {text}{}",
+                    dialect.byte_order
+                ))
+                .push(comparison(*cmp))
+                .bind(t.clone())
+                .push(")");
             }
             CustomScalar::Bool(_) => {
                 st.push("1 = 0");

@@ -15,7 +15,32 @@ pub enum CustomScalar {
     Text(String),
     Number(f64),
     Bool(bool),
+    /// A date from a query, as `YYYY-MM-DDTHH:MM:SS.sssZ`: equal to the same text, and
+    /// ordered against stored texts of that shape only (so that `> "2020-01-01"` does not
+    /// match a camera's name, which sorts after digits).
+    Instant(String),
 }
+
+/// Whether `text` has the shape of a stored instant, `YYYY-MM-DDTHH:MM:SS.sssZ`.
+pub fn is_instant(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The SQL `GLOB` pattern (SQLite) of `is_instant`.
+pub const INSTANT_GLOB: &str =
+    "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
+/// The POSIX regular expression (PostgreSQL) of `is_instant`.
+pub const INSTANT_REGEX: &str =
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$";
 
 // Numbers here come from JSON or from parsed query text, never NaN.
 impl Eq for CustomScalar {}
@@ -64,18 +89,23 @@ impl CustomTest {
             CustomScalar::Text(t) => self.holds_for_text(t),
             CustomScalar::Number(n) => self.holds_for_number(*n),
             CustomScalar::Bool(b) => self.holds_for_bool(*b),
+            // Stored values are never instants; only query values are.
+            CustomScalar::Instant(t) => self.holds_for_text(t),
         }
     }
 
     pub fn holds_for_text(&self, text: &str) -> bool {
         match self {
-            CustomTest::AnyOf(wanted) => wanted
-                .iter()
-                .any(|w| matches!(w, CustomScalar::Text(t) if t == text)),
+            CustomTest::AnyOf(wanted) => wanted.iter().any(
+                |w| matches!(w, CustomScalar::Text(t) | CustomScalar::Instant(t) if t == text),
+            ),
             CustomTest::Prefix(prefix) => text.starts_with(prefix.as_str()),
             CustomTest::Words(search) => words_match(search, &words(text).collect::<Vec<_>>()),
             CustomTest::Compare(cmp, CustomScalar::Text(bound)) => {
                 ordering_holds(*cmp, text.as_bytes().cmp(bound.as_bytes()))
+            }
+            CustomTest::Compare(cmp, CustomScalar::Instant(bound)) => {
+                is_instant(text) && ordering_holds(*cmp, text.as_bytes().cmp(bound.as_bytes()))
             }
             CustomTest::Compare(..) => false,
             CustomTest::Exists => true,
@@ -128,13 +158,17 @@ mod tests {
         assert!(CustomTest::Compare(Comparison::Gt, CustomScalar::Number(29.5)).holds(&multi));
         assert!(!CustomTest::Exists.holds(&scalars(&json!([]))));
         let date = scalars(&json!("2024-05-01T00:00:00.000Z"));
-        assert!(
-            CustomTest::Compare(
-                Comparison::Lt,
-                CustomScalar::Text("2024-05-01T00:00:00.001Z".into())
-            )
-            .holds(&date)
+        let before =
+            |bound: &str| CustomTest::Compare(Comparison::Lt, CustomScalar::Instant(bound.into()));
+        assert!(before("2024-05-01T00:00:00.001Z").holds(&date));
+        assert!(!before("2024-05-01T00:00:00.000Z").holds(&date));
+        // Text after the digits is no date, whatever its order.
+        let after = CustomTest::Compare(
+            Comparison::Gt,
+            CustomScalar::Instant("2000-01-01T00:00:00.000Z".into()),
         );
+        assert!(!after.holds(&scalars(&json!("Canon"))));
+        assert!(is_instant("2024-05-01T00:00:00.000Z") && !is_instant("2024-05-01"));
         assert!(CustomTest::Prefix("2024-05".into()).holds(&date));
     }
 

@@ -481,7 +481,7 @@ fn bind_custom(
             FieldType::Number => custom_number(v, &c.field),
             FieldType::Date => {
                 let millis = parse_date(v, now)?.floor;
-                Ok(CustomScalar::Text(
+                Ok(CustomScalar::Instant(
                     Timestamp::from_millis(millis).to_iso8601(),
                 ))
             }
@@ -617,7 +617,7 @@ fn bind_embedded(c: &Condition, name: &str, now: Timestamp) -> Result<Filter, Se
                 .flatten()
         });
         match instant {
-            Some(t) => CustomScalar::Text(t.to_iso8601()),
+            Some(t) => CustomScalar::Instant(t.to_iso8601()),
             None => CustomScalar::Text(v.text.clone()),
         }
     };
