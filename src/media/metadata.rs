@@ -47,17 +47,42 @@ pub fn extract<R: Read + Seek>(reader: &mut R, len: u64) -> ExtractedMetadata {
     for name in profile_only {
         embedded.remove(&name);
     }
-    // exiftool's stand-in for bytes it does not print.
-    embedded.retain(|_, v| !v.as_str().is_some_and(|s| s.starts_with("(Binary data ")));
+    embedded.retain(|_, v| !is_binary_placeholder(v));
     for value in embedded.values_mut() {
         normalise_dates(value);
     }
+    for value in embedded.values_mut() {
+        trim_text(value);
+    }
     let mut exif = read.exif_sections();
+    for section in exif.values_mut() {
+        if let Value::Object(tags) = section {
+            tags.retain(|_, v| !is_binary_placeholder(v));
+            tags.values_mut().for_each(trim_text);
+        }
+    }
+    // One-byte UNDEFINED tags: ImageKit (and the SDK's types) give their raw byte as text.
+    if let Some(Value::Object(tags)) = exif.get_mut("exif") {
+        for key in ["SceneType", "FileSource"] {
+            if let Some(v) = tags.get_mut(key)
+                && let Some(byte) = v.as_u64().and_then(|n| u8::try_from(n).ok())
+            {
+                *v = Value::String(char::from(byte).to_string());
+            }
+        }
+    }
     if let Some(Value::Object(gps)) = exif.get_mut("gps") {
         for key in ["GPSLatitude", "GPSLongitude"] {
             if let Some(v) = gps.get_mut(key) {
                 degrees_to_dms(v);
             }
+        }
+        // The SDK's types: lists of numbers where exiftool prints them joined.
+        if let Some(v) = gps.get_mut("GPSVersionID") {
+            split_numbers(v, ' ');
+        }
+        if let Some(v) = gps.get_mut("GPSTimeStamp") {
+            split_numbers(v, ':');
         }
     }
     let mut technical = Map::new();
@@ -102,26 +127,74 @@ pub fn extract<R: Read + Seek>(reader: &mut R, len: u64) -> ExtractedMetadata {
     }
 }
 
-/// Dots per inch, from EXIF's resolution (unit 2: inches, 3: centimetres) or JFIF's.
+/// Dots per inch, from EXIF's resolution, else JFIF's, else PNG's pHYs.
 fn density(read: &embedded_meta::EmbeddedMetadata) -> Option<u64> {
     let number = |group: &str, name: &str| read.get(group, name).and_then(Value::as_f64);
-    let (resolution, unit) = match number("IFD0", "XResolution") {
-        Some(r) => (r, number("IFD0", "ResolutionUnit").unwrap_or(2.0)),
-        None => (
-            number("JFIF", "XResolution")?,
-            // JFIF's units: 1 inches, 2 centimetres (0: aspect ratio only).
-            match number("JFIF", "ResolutionUnit")? {
-                1.0 => 2.0,
-                2.0 => 3.0,
-                _ => return None,
-            },
-        ),
-    };
-    let dpi = match unit {
-        3.0 => resolution * 2.54,
-        _ => resolution,
+    let dpi = if let Some(r) = number("IFD0", "XResolution") {
+        // EXIF's units: 2 inches (the default), 3 centimetres.
+        match number("IFD0", "ResolutionUnit").unwrap_or(2.0) {
+            3.0 => r * 2.54,
+            _ => r,
+        }
+    } else if let Some(r) = number("JFIF", "XResolution") {
+        // JFIF's units: 1 inches, 2 centimetres (0: aspect ratio only).
+        match number("JFIF", "ResolutionUnit")? {
+            1.0 => r,
+            2.0 => r * 2.54,
+            _ => return None,
+        }
+    } else {
+        // PNG's pHYs: unit 1 is pixels per metre (0: aspect ratio only).
+        let r = number("PNG-pHYs", "PixelsPerUnitX")?;
+        match number("PNG-pHYs", "PixelUnits")? {
+            1.0 => r * 0.0254,
+            _ => return None,
+        }
     };
     (dpi.is_finite() && dpi > 0.0 && dpi < 1e6).then(|| dpi.round() as u64)
+}
+
+/// exiftool's stand-in for bytes it does not print.
+fn is_binary_placeholder(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| s.starts_with("(Binary data "))
+}
+
+/// Cameras pad fixed-size text fields (`"PENTAX Corporation "`); exiftool trims them, and a
+/// search for the make should not depend on the padding.
+fn trim_text(value: &mut Value) {
+    match value {
+        Value::String(text) => {
+            let trimmed = text.trim_end_matches([' ', '\0']);
+            if trimmed.len() != text.len() {
+                *text = trimmed.to_owned();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(trim_text),
+        _ => {}
+    }
+}
+
+/// `"2 2 0 0"` → `[2, 2, 0, 0]`, `"14:27:07.24"` → `[14, 27, 7.24]`; left alone unless
+/// every part is a number.
+fn split_numbers(value: &mut Value, separator: char) {
+    let Some(text) = value.as_str() else {
+        return;
+    };
+    let numbers: Option<Vec<Value>> = text
+        .split(separator)
+        .map(|part| {
+            let part = part.trim();
+            part.parse::<i64>()
+                .map(Value::from)
+                .ok()
+                .or_else(|| part.parse::<f64>().ok().map(Value::from))
+        })
+        .collect();
+    if let Some(numbers) = numbers {
+        *value = Value::Array(numbers);
+    }
 }
 
 /// exiftool writes EXIF date-times as `2019:10:16 19:01:03` (optionally with a fraction and an
@@ -198,6 +271,19 @@ mod tests {
                 "0000:00:00 00:00:00"
             ])
         );
+    }
+
+    #[test]
+    fn padding_is_trimmed_and_joined_numbers_split() {
+        let mut v = json!(["PENTAX Corporation ", "a\u{0}"]);
+        trim_text(&mut v);
+        assert_eq!(v, json!(["PENTAX Corporation", "a"]));
+        let mut t = json!("14:27:07.24");
+        split_numbers(&mut t, ':');
+        assert_eq!(t, json!([14, 27, 7.24]));
+        let mut odd = json!("2 x");
+        split_numbers(&mut odd, ' ');
+        assert_eq!(odd, json!("2 x"));
     }
 
     #[test]
