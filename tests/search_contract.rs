@@ -3,9 +3,11 @@
 //! (`kura::model::search::reference`): seeded random libraries are bulk-imported into a
 //! store and described to the reference as `SearchRecord`s; seeded random query texts (every
 //! field and operator of docs/search.md, nested AND/OR, `type` tests, relative dates, sizes
-//! with units, `NOT` forms, `EXISTS`) are parsed once and handed to both with random
-//! `path`/`fileType`/`sort`/`skip`/`limit` parameters. Both must answer the same rows in the
-//! same order.
+//! with units, `NOT` forms, `EXISTS`, and `"customMetadata.<field>"` on fields of every type)
+//! are parsed once and handed to both with random `path`/`fileType`/`sort`/`skip`/`limit`
+//! parameters. Both must answer the same rows in the same order. Custom metadata values at
+//! the edges (huge and tiny numbers, wildcards in texts) are pinned in `custom_metadata_*`
+//! tests; those whose comment starts with KNOWN BUG fail until the bug they describe is fixed.
 //!
 //! Reproducing a failure: the report names the library seed and the case number;
 //! `KURA_SEARCH_SEED=<seed> KURA_SEARCH_CASE=<case> cargo test --test search_contract <test>`
@@ -19,10 +21,11 @@ use kura::index::{IndexTuning, SearchIndex};
 use kura::model::search::reference::{self, SearchRecord};
 use kura::model::search::{AssetKind, NameMatch, SearchFilter};
 use kura::model::{
-    AssetTypeFilter, FileKind, FileTypeFilter, FolderPath, ListQuery, ListedAsset, SortField,
-    SortOrder, Timestamp,
+    AssetId, AssetTypeFilter, CustomField, FieldSchema, FieldSet, FieldType, FileKind,
+    FileTypeFilter, FolderPath, ListQuery, ListedAsset, SortField, SortOrder, Timestamp,
 };
 use kura::store::{Cell, MetadataStore, Table};
+use serde_json::{Map, Value, json};
 
 mod common;
 use common::{drop_database, postgres_with as postgres, sqlite};
@@ -197,6 +200,206 @@ const TAGS: [&str; 18] = [
 
 const AI_TAGS: [&str; 6] = ["Dress", "red", "Beach", "été", "Sale", "sunny day"];
 
+// Custom metadata (docs/custom-metadata.md).
+
+/// The custom metadata fields every library defines: each of the seven types; `title` and
+/// `Title`, names that differ only in case; `a_b`, whose `_` is a `LIKE` wildcard; selects
+/// whose options mix strings, numbers and booleans that look alike (`"30"`, `30`, `30.0`,
+/// `true`, `"true"`); and two deleted fields whose values stay stored on versions — `a-b`,
+/// which an unescaped `a_b` pattern would also match, and `oldPrice`. Queries on a deleted
+/// field are refused, so its values can never match.
+fn custom_fields() -> Vec<CustomField> {
+    let definitions = [
+        ("title", json!({"type": "Text"}), false),
+        ("Title", json!({"type": "Text", "maxLength": 100}), false),
+        ("a_b", json!({"type": "Text"}), false),
+        ("notes", json!({"type": "Textarea"}), false),
+        ("price", json!({"type": "Number"}), false),
+        ("shootDate", json!({"type": "Date"}), false),
+        ("approved", json!({"type": "Boolean"}), false),
+        (
+            "colour",
+            json!({
+                "type": "SingleSelect",
+                "selectOptions": ["red", "Red", "red dress", "re", "30", 30, 30.0, 30.5, 2, -1,
+                                  true, "true", "Été"],
+            }),
+            false,
+        ),
+        (
+            "labels",
+            json!({
+                "type": "MultiSelect",
+                "selectOptions": ["sale", "Sale", "sale 2024", "new", "1", 1, 2.5, true, false,
+                                  "été"],
+            }),
+            false,
+        ),
+        ("a-b", json!({"type": "Text"}), true),
+        ("oldPrice", json!({"type": "Number"}), true),
+    ];
+    definitions
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, schema, deleted))| {
+            let at = Timestamp::from_millis(NOW - DAY * (30 - i as i64));
+            CustomField {
+                id: AssetId::from_stored(format!("{:024x}", 0xc0f1_e1d0_u64 + i as u64)),
+                name: name.to_owned(),
+                label: format!("Label of {name}"),
+                description: (i % 2 == 0).then(|| format!("What {name} means")),
+                schema: FieldSchema::from_json(&schema)
+                    .unwrap_or_else(|e| panic!("schema of {name}: {e}")),
+                deleted,
+                created_at: at,
+                updated_at: at,
+            }
+        })
+        .collect()
+}
+
+/// Texts of Text fields: prefixes of each other (`re`, `red`, `red dress`, `redder`), case
+/// variants, the empty string, non-ASCII (composed and decomposed `été`, `ß`, CJK, an emoji),
+/// quotes and backslashes, `LIKE` wildcards, texts that read as a number, a boolean or a date.
+const CUSTOM_TEXTS: [&str; 28] = [
+    "red",
+    "Red",
+    "RED",
+    "re",
+    "red dress",
+    "Red Dress",
+    "red-dress",
+    "redder",
+    "",
+    " ",
+    "Été",
+    "été",
+    "e\u{301}te\u{301}",
+    "naïve café",
+    "Straße",
+    "STRASSE",
+    "say \"hi\"",
+    "back\\slash",
+    "30",
+    "30.0",
+    "true",
+    "a_b",
+    "a%b",
+    "日本語のテキスト",
+    "🎉 party",
+    "2024-01-02T00:00:00.000Z",
+    "sale 2024",
+    "x",
+];
+
+/// Textarea texts besides `CUSTOM_TEXTS`: several lines, tabs.
+const TEXTAREA_TEXTS: [&str; 4] = [
+    "line one\nline two",
+    "Red\tdress\r\nsecond line",
+    "red\n",
+    "\nred",
+];
+
+/// Numbers: integers next to floats equal to them (`30`, `30.0`) or just off (`29.999`,
+/// `30.5`), negative ones and zeros, fractions without an exact binary form, tiny and huge
+/// ones. Integers beyond 2^53 and doubles whose shortest text serde_json misreads are in the
+/// KNOWN BUG tests below; they belong here once those pass.
+fn custom_numbers() -> Vec<Value> {
+    vec![
+        json!(0),
+        json!(-0.0),
+        json!(1),
+        json!(2),
+        json!(29),
+        json!(29.999),
+        json!(30),
+        json!(30.0),
+        json!(30.5),
+        json!(31),
+        json!(-1),
+        json!(-30),
+        json!(-1.5),
+        json!(0.1),
+        json!(0.30000000000000004),
+        json!(19.99),
+        json!(1e-7),
+        json!(123456.789),
+        json!(1e21),
+        json!(9_007_199_254_740_992_u64),
+    ]
+}
+
+/// Instants of Date fields: the library's times (so on relative bounds such as `"7d"`), a
+/// midnight and the milliseconds either side of it, the epoch and the millisecond before it,
+/// and the first and last instants a four-digit year can write.
+fn custom_instants() -> Vec<i64> {
+    let midnight = 1_704_153_600_000; // 2024-01-02T00:00:00.000Z
+    let mut instants = times();
+    instants.extend([
+        midnight - 1,
+        midnight + 1,
+        NOW,
+        0,
+        -1,
+        -62_167_219_200_000, // 0000-01-01T00:00:00.000Z
+        253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+    ]);
+    instants
+}
+
+fn iso(millis: i64) -> String {
+    Timestamp::from_millis(millis).to_iso8601()
+}
+
+/// A value of `schema`'s type, in its stored form.
+fn custom_value(rng: &mut Rng, schema: &FieldSchema) -> Value {
+    match schema.field_type() {
+        FieldType::Text => Value::from(*rng.pick(&CUSTOM_TEXTS)),
+        FieldType::Textarea => Value::from(if rng.chance(25) {
+            *rng.pick(&TEXTAREA_TEXTS)
+        } else {
+            *rng.pick(&CUSTOM_TEXTS)
+        }),
+        FieldType::Number => rng.pick(&custom_numbers()).clone(),
+        FieldType::Date => Value::from(iso(*rng.pick(&custom_instants()))),
+        FieldType::Boolean => Value::Bool(rng.chance(50)),
+        FieldType::SingleSelect => rng.pick(schema.select_options()).clone(),
+        FieldType::MultiSelect => {
+            // `[]` now and then; otherwise one to four options, in any order.
+            let count = match rng.below(10) {
+                0 => 0,
+                1..=4 => 1,
+                5..=7 => 2,
+                _ => rng.range(3, 4),
+            };
+            let mut chosen: Vec<Value> = Vec::new();
+            for _ in 0..count {
+                let option = rng.pick(schema.select_options()).clone();
+                if !chosen.contains(&option) {
+                    chosen.push(option);
+                }
+            }
+            Value::Array(chosen)
+        }
+    }
+}
+
+/// A version's custom metadata: any subset of the fields (deleted ones included, as values
+/// stored before the deletion), now and then none at all.
+fn custom_values(rng: &mut Rng, fields: &[CustomField]) -> Map<String, Value> {
+    let mut values = Map::new();
+    if rng.chance(15) {
+        return values;
+    }
+    for field in fields {
+        if rng.chance(40) {
+            continue;
+        }
+        values.insert(field.name.clone(), custom_value(rng, &field.schema));
+    }
+    values
+}
+
 struct Folder {
     id: String,
     path: FolderPath,
@@ -218,6 +421,7 @@ struct Version {
     published: bool,
     created_at: i64,
     updated_at: i64,
+    custom_metadata: Map<String, Value>,
 }
 
 struct File {
@@ -232,6 +436,10 @@ struct File {
 
 struct Library {
     seed: u64,
+    /// Custom metadata fields, deleted ones included, in creation order.
+    fields: Vec<CustomField>,
+    /// The same, as searches are bound against them.
+    field_set: FieldSet,
     /// The root first.
     folders: Vec<Folder>,
     files: Vec<File>,
@@ -247,6 +455,7 @@ impl Library {
     fn generate(seed: u64) -> Library {
         let mut rng = Rng::new(seed);
         let times = times();
+        let fields = custom_fields();
         let mut ids = HashSet::new();
         let mut fresh_id = |rng: &mut Rng| loop {
             let id = rng.hex_id();
@@ -317,7 +526,7 @@ impl Library {
                     } else {
                         fresh_id(&mut rng)
                     };
-                    Version::generate(&mut rng, vid, &times)
+                    Version::generate(&mut rng, vid, &times, &fields)
                 })
                 .collect();
             // Mostly the newest version is current; sometimes an older one was restored.
@@ -336,6 +545,8 @@ impl Library {
         }
         let mut library = Library {
             seed,
+            field_set: FieldSet::new(fields.clone()),
+            fields,
             folders,
             files,
             records: Vec::new(),
@@ -365,6 +576,7 @@ impl Library {
                 transparency: None,
                 tags: Vec::new(),
                 custom_metadata: Default::default(),
+                embedded_metadata: Default::default(),
             });
         }
         for file in &self.files {
@@ -396,7 +608,8 @@ impl Library {
                         .chain(v.ai_tags.iter().flatten())
                         .cloned()
                         .collect(),
-                    custom_metadata: Default::default(),
+                    custom_metadata: v.custom_metadata.clone(),
+                    embedded_metadata: Default::default(),
                 });
             }
         }
@@ -409,14 +622,17 @@ impl Library {
         let folders: Vec<Vec<Cell>> = self.folders[1..]
             .iter()
             .map(|f| {
-                vec![
-                    text(&f.id),
-                    text(f.path.as_str()),
-                    text(f.path.parent().unwrap().as_str()),
-                    text(f.path.name()),
-                    Cell::Int(f.created_at),
-                    Cell::Int(f.updated_at),
-                ]
+                table_row(
+                    Table::Folders,
+                    vec![
+                        ("id", text(&f.id)),
+                        ("path", text(f.path.as_str())),
+                        ("parent_path", text(f.path.parent().unwrap().as_str())),
+                        ("name", text(f.path.name())),
+                        ("created_at", Cell::Int(f.created_at)),
+                        ("updated_at", Cell::Int(f.updated_at)),
+                    ],
+                )
             })
             .collect();
         let mut blobs = Vec::new();
@@ -424,22 +640,28 @@ impl Library {
         let mut versions = Vec::new();
         for file in &self.files {
             let current = &file.versions[file.current];
-            files.push(vec![
-                text(&file.id),
-                text(&self.folders[file.folder].id),
-                text(&file.name),
-                text(&current.id),
-                Cell::Int(file.versions[0].created_at),
-                Cell::Int(current.updated_at),
-            ]);
+            files.push(table_row(
+                Table::Files,
+                vec![
+                    ("id", text(&file.id)),
+                    ("folder_id", text(&self.folders[file.folder].id)),
+                    ("name", text(&file.name)),
+                    ("current_version_id", text(&current.id)),
+                    ("created_at", Cell::Int(file.versions[0].created_at)),
+                    ("updated_at", Cell::Int(current.updated_at)),
+                ],
+            ));
             for (n, v) in file.versions.iter().enumerate() {
                 let blob = format!("{:0>64}", v.id);
-                blobs.push(vec![
-                    text(&blob),
-                    Cell::Int(v.size),
-                    text("live"),
-                    Cell::Int(0),
-                ]);
+                blobs.push(table_row(
+                    Table::Blobs,
+                    vec![
+                        ("hash", text(&blob)),
+                        ("size", Cell::Int(v.size)),
+                        ("state", text("live")),
+                        ("claimed_at", Cell::Int(0)),
+                    ],
+                ));
                 let ai_tags = v.ai_tags.as_ref().map(|tags| {
                     serde_json::Value::from(
                         tags.iter()
@@ -458,33 +680,61 @@ impl Library {
                     FileKind::Image => format!("image/{}", v.format),
                     FileKind::NonImage => "application/octet-stream".to_owned(),
                 };
-                versions.push(vec![
-                    text(&v.id),
-                    text(&file.id),
-                    Cell::Int(n as i64 + 1),
-                    text(&blob),
-                    Cell::Int(v.size),
-                    text(&mime),
-                    text(&v.format),
-                    text(v.kind.as_str()),
-                    int_or_null(v.width),
-                    int_or_null(v.height),
-                    Cell::Bool(v.has_alpha),
-                    v.tags.as_ref().map_or(Cell::Null, |t| {
-                        Cell::Text(serde_json::Value::from(t.clone()).to_string())
-                    }),
-                    ai_tags.map_or(Cell::Null, Cell::Text),
-                    Cell::Null,
-                    text("{}"),
-                    Cell::Null,
-                    Cell::Bool(v.private),
-                    Cell::Bool(v.published),
-                    Cell::Int(v.created_at),
-                    Cell::Int(v.updated_at),
-                ]);
+                let tags = v.tags.as_ref().map_or(Cell::Null, |t| {
+                    Cell::Text(serde_json::Value::from(t.clone()).to_string())
+                });
+                versions.push(table_row(
+                    Table::FileVersions,
+                    vec![
+                        ("id", text(&v.id)),
+                        ("file_id", text(&file.id)),
+                        ("number", Cell::Int(n as i64 + 1)),
+                        ("blob_hash", text(&blob)),
+                        ("size", Cell::Int(v.size)),
+                        ("mime", text(&mime)),
+                        ("format", text(&v.format)),
+                        ("file_type", text(v.kind.as_str())),
+                        ("width", int_or_null(v.width)),
+                        ("height", int_or_null(v.height)),
+                        ("has_alpha", Cell::Bool(v.has_alpha)),
+                        ("tags", tags),
+                        ("ai_tags", ai_tags.map_or(Cell::Null, Cell::Text)),
+                        (
+                            "custom_metadata",
+                            text(&Value::Object(v.custom_metadata.clone()).to_string()),
+                        ),
+                        ("is_private", Cell::Bool(v.private)),
+                        ("is_published", Cell::Bool(v.published)),
+                        ("created_at", Cell::Int(v.created_at)),
+                        ("updated_at", Cell::Int(v.updated_at)),
+                    ],
+                ));
             }
         }
+        let fields: Vec<Vec<Cell>> = self
+            .fields
+            .iter()
+            .map(|f| {
+                table_row(
+                    Table::CustomMetadataFields,
+                    vec![
+                        ("id", text(f.id.as_str())),
+                        ("name", text(&f.name)),
+                        ("label", text(&f.label)),
+                        (
+                            "description",
+                            f.description.as_deref().map_or(Cell::Null, text),
+                        ),
+                        ("schema", text(&f.schema.to_json().to_string())),
+                        ("deleted", Cell::Bool(f.deleted)),
+                        ("created_at", Cell::Int(f.created_at.millis())),
+                        ("updated_at", Cell::Int(f.updated_at.millis())),
+                    ],
+                )
+            })
+            .collect();
         for (table, rows) in [
+            (Table::CustomMetadataFields, fields),
             (Table::Blobs, blobs),
             (Table::Folders, folders),
             (Table::Files, files),
@@ -493,6 +743,9 @@ impl Library {
             let inserted = store.import_rows(table, &rows).await.unwrap();
             assert_eq!(inserted, rows.len() as u64, "importing {}", table.name());
         }
+        // The server binds searches against the fields it reads back: the same ones.
+        let stored = store.custom_fields().await.unwrap();
+        assert_eq!(FieldSet::new(stored), self.field_set);
     }
 
     fn record(&self, kind: AssetKind, row_id: &str) -> Option<&SearchRecord> {
@@ -515,6 +768,35 @@ impl Library {
     }
 }
 
+/// A row of `table` in `store::sql::table_columns` order, from cells named by column. A
+/// column not named here (one added to the schema since) gets NULL when nullable, else an
+/// empty value of its type — `{}` for text, what the JSON columns hold when empty.
+fn table_row(table: Table, named: Vec<(&str, Cell)>) -> Vec<Cell> {
+    use kura::store::sql::{ColumnType, table_columns};
+    let columns = table_columns(table);
+    for (name, _) in &named {
+        assert!(
+            columns.iter().any(|c| c.0 == *name),
+            "{} has no column {name}",
+            table.name()
+        );
+    }
+    columns
+        .iter()
+        .map(
+            |(column, kind, nullable)| match named.iter().find(|(name, _)| name == column) {
+                Some((_, cell)) => cell.clone(),
+                None if *nullable => Cell::Null,
+                None => match kind {
+                    ColumnType::Text => Cell::Text("{}".into()),
+                    ColumnType::Int => Cell::Int(0),
+                    ColumnType::Bool => Cell::Bool(false),
+                },
+            },
+        )
+        .collect()
+}
+
 /// One to `most` distinct tags from `vocabulary`.
 fn tag_list(rng: &mut Rng, vocabulary: &[&str], most: usize) -> Vec<String> {
     let count = rng.range(1, most);
@@ -529,7 +811,7 @@ fn tag_list(rng: &mut Rng, vocabulary: &[&str], most: usize) -> Vec<String> {
 }
 
 impl Version {
-    fn generate(rng: &mut Rng, id: String, times: &[i64]) -> Version {
+    fn generate(rng: &mut Rng, id: String, times: &[i64], fields: &[CustomField]) -> Version {
         let image = rng.chance(60);
         let (format, kind) = if image {
             (*rng.pick(&IMAGE_FORMATS), FileKind::Image)
@@ -564,6 +846,7 @@ impl Version {
             published: rng.chance(70),
             created_at: *rng.pick(times),
             updated_at: *rng.pick(times),
+            custom_metadata: custom_values(rng, fields),
         }
     }
 }
@@ -576,6 +859,8 @@ struct QueryWriter<'a> {
     rng: Rng,
     library: &'a Library,
     mentions_type: bool,
+    /// Whether a `"customMetadata.<field>"` condition has been written.
+    mentions_custom: bool,
 }
 
 /// Characters that end a bare word (the parser's rule); `:` too, to keep it simple.
@@ -677,6 +962,11 @@ impl QueryWriter<'_> {
         if bare_ok && self.rng.chance(40) {
             return text.to_owned();
         }
+        self.quoted(text)
+    }
+
+    /// A quoted string, escaping `"` and `\` (and now and then a letter that needs none).
+    fn quoted(&mut self, text: &str) -> String {
         let mut out = String::from("\"");
         for c in text.chars() {
             match c {
@@ -721,8 +1011,13 @@ impl QueryWriter<'_> {
 
     /// `=`-like and list operators, with a value maker: `= v`, `NOT = v`, `IN [..]`,
     /// `NOT IN [..]`.
-    fn membership(&mut self, field: &str, mut make: impl FnMut(&mut Self) -> String) -> String {
+    fn membership(&mut self, field: &str, make: impl FnMut(&mut Self) -> String) -> String {
         let field = self.field(field);
+        self.membership_of(&field, make)
+    }
+
+    /// `membership` with the field already written.
+    fn membership_of(&mut self, field: &str, mut make: impl FnMut(&mut Self) -> String) -> String {
         match self.rng.below(4) {
             0 => {
                 let op = self.symbol("=");
@@ -746,17 +1041,25 @@ impl QueryWriter<'_> {
     }
 
     /// A numeric field with every operator it takes.
-    fn numeric(&mut self, field: &str, mut make: impl FnMut(&mut Self) -> String) -> String {
+    fn numeric(&mut self, field: &str, make: impl FnMut(&mut Self) -> String) -> String {
+        let field = self.field(field);
+        self.numeric_of(&field, make)
+    }
+
+    /// `numeric` with the field already written.
+    fn numeric_of(&mut self, field: &str, mut make: impl FnMut(&mut Self) -> String) -> String {
         if self.rng.chance(45) {
-            return self.membership(field, make);
+            return self.membership_of(field, make);
         }
         let op = *self.rng.pick(&["<", "<=", ">", ">="]);
-        let field = self.field(field);
         let op = self.symbol(op);
         format!("{field}{op}{}", make(self))
     }
 
     fn condition(&mut self) -> String {
+        if self.rng.chance(30) {
+            return self.custom_condition();
+        }
         match self.rng.below(100) {
             0..=15 => self.name_condition(),
             16..=31 => self.tags_condition(),
@@ -1057,6 +1360,230 @@ impl QueryWriter<'_> {
         };
         self.value(&path)
     }
+
+    /// A condition on a live custom metadata field, with an operator its type takes
+    /// (docs/custom-metadata.md, "Searching").
+    fn custom_condition(&mut self) -> String {
+        self.mentions_custom = true;
+        let library = self.library;
+        let fields: Vec<&CustomField> = library.field_set.active().collect();
+        let field = *self.rng.pick(&fields);
+        let full = format!("customMetadata.{}", field.name);
+        // The docs quote it; a bare word reads the same.
+        let written = if self.rng.chance(15) {
+            full
+        } else {
+            format!("\"{full}\"")
+        };
+        if self.rng.chance(12) {
+            return self.custom_exists(&written);
+        }
+        match field.schema.field_type() {
+            FieldType::Text | FieldType::Textarea => match self.rng.below(10) {
+                0..=4 => self.membership_of(&written, |w| {
+                    let text = w.custom_text();
+                    w.value(&text)
+                }),
+                5..=7 => {
+                    // A prefix of a stored text, cut anywhere (the empty prefix too).
+                    let text = self.custom_text();
+                    let cut = self.rng.range(0, text.chars().count());
+                    let prefix: String = text.chars().take(cut).collect();
+                    let op = self.symbol(":");
+                    format!("{written}{op}{}", self.value(&prefix))
+                }
+                _ => {
+                    let text = self.custom_text();
+                    let words = self.has_words(&text);
+                    format!("{written} {} {}", self.keyword("HAS"), self.value(&words))
+                }
+            },
+            FieldType::Number => self.numeric_of(&written, |w| w.custom_number_value()),
+            FieldType::Date => self.numeric_of(&written, |w| w.custom_date_value()),
+            FieldType::Boolean => {
+                let op = if self.rng.chance(60) {
+                    self.symbol("=")
+                } else {
+                    self.not_eq()
+                };
+                let flag =
+                    *self
+                        .rng
+                        .pick(&["true", "false", "TRUE", "False", "\"true\"", "\"false\""]);
+                format!("{written}{op}{flag}")
+            }
+            FieldType::SingleSelect => {
+                let options = field.schema.select_options();
+                match self.rng.below(10) {
+                    0..=4 => self.membership_of(&written, |w| w.select_value(options)),
+                    5 | 6 => {
+                        // Begins with: a prefix of a string option, or what a number or a
+                        // boolean option would begin with as text — which matches the option
+                        // "30" or "true" but never the number 30 or the boolean true.
+                        let prefix = match self.rng.below(2) {
+                            0 => (*self
+                                .rng
+                                .pick(&["3", "30", "30.", "2", "-", "-1", "1", "t", "true"]))
+                            .to_owned(),
+                            _ => {
+                                let strings: Vec<&str> =
+                                    options.iter().filter_map(Value::as_str).collect();
+                                let text = *self.rng.pick(&strings);
+                                let cut = self.rng.range(1, text.chars().count());
+                                text.chars().take(cut).collect()
+                            }
+                        };
+                        let op = self.symbol(":");
+                        format!("{written}{op}{}", self.value(&prefix))
+                    }
+                    _ => {
+                        // Ranges compare the number options only.
+                        let op = *self.rng.pick(&["<", "<=", ">", ">="]);
+                        let op = self.symbol(op);
+                        let bound = *self.rng.pick(&[
+                            "30", "30.0", "3e1", "30.5", "29.99", "31", "2", "-1", "0", "-1.5",
+                            "\"30\"", "100",
+                        ]);
+                        format!("{written}{op}{bound}")
+                    }
+                }
+            }
+            FieldType::MultiSelect => {
+                let options = field.schema.select_options();
+                self.membership_of(&written, |w| w.select_value(options))
+            }
+        }
+    }
+
+    fn custom_exists(&mut self, written: &str) -> String {
+        if self.rng.chance(50) {
+            format!("{written} {}", self.keyword("EXISTS"))
+        } else {
+            format!(
+                "{written} {} {}",
+                self.keyword("NOT"),
+                self.keyword("EXISTS")
+            )
+        }
+    }
+
+    /// A text some version may hold, sometimes in another case, now and then one none holds.
+    fn custom_text(&mut self) -> String {
+        match self.rng.below(100) {
+            0..=3 => return "no such text".into(),
+            4..=9 => return (*self.rng.pick(&TEXTAREA_TEXTS)).to_owned(),
+            _ => {}
+        }
+        let text = *self.rng.pick(&CUSTOM_TEXTS);
+        if self.rng.chance(15) {
+            self.recase(text)
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A number near the stored ones, written as an integer, with a needless `.0`, with an
+    /// exponent, or quoted (a Number field reads a quoted number as a number).
+    fn custom_number_value(&mut self) -> String {
+        let n = match self.rng.below(10) {
+            0 => *self.rng.pick(&[29.5, 30.25, -0.5, 0.2, 1e-8, 5e20, 7.0]),
+            _ => self.rng.pick(&custom_numbers()).as_f64().unwrap(),
+        };
+        let text = match self.rng.below(8) {
+            0 if n.fract() == 0.0 && n.abs() < 1e15 => format!("{n:.1}"),
+            1 => format!("{n:e}"),
+            _ => format!("{n}"),
+        };
+        self.value(&text)
+    }
+
+    /// An instant some version holds, or a millisecond either side of it, in one of the forms
+    /// dates take; or a relative date.
+    fn custom_date_value(&mut self) -> String {
+        match self.rng.below(100) {
+            0..=19 => {
+                let count = *self.rng.pick(&[0, 1, 3, 7, 12, 100, 100_000]);
+                let unit = *self.rng.pick(&["h", "d", "w", "m", "y", "D", "M"]);
+                return self.value(&format!("{count}{unit}"));
+            }
+            // Beyond the four-digit years stored values have: compared as text all the same.
+            20 => {
+                let text = *self
+                    .rng
+                    .pick(&["9999-12-31T23:00:00-05:30", "0000-01-01T00:30:00+01:00"]);
+                return self.quoted(text);
+            }
+            _ => {}
+        }
+        let t = *self.rng.pick(&custom_instants()) + *self.rng.pick(&[0, 0, 0, 0, 1, -1]);
+        let text = iso(t);
+        let shifted_later = iso(t + 2 * HOUR);
+        let shifted_earlier = iso(t - 5 * HOUR - 30 * 60_000);
+        let offsets_fit = [&text, &shifted_later, &shifted_earlier]
+            .iter()
+            .all(|s| s.len() == 24 && !s.starts_with('-'));
+        if text.len() != 24 || text.starts_with('-') {
+            // Not a date the parser reads back; the nearest one that is.
+            return self.quoted(&iso(t.clamp(-62_167_219_200_000, 253_402_300_799_999)));
+        }
+        let written = match self.rng.below(7) {
+            0 | 1 => text,
+            2 => text.trim_end_matches('Z').to_owned(),
+            3 => text.replacen('T', " ", 1),
+            4 => text[..10].to_owned(),
+            5 if offsets_fit => format!("{}+02:00", shifted_later.trim_end_matches('Z')),
+            6 if offsets_fit => format!("{}-05:30", shifted_earlier.trim_end_matches('Z')),
+            _ => text,
+        };
+        if written.contains(' ') || self.rng.chance(60) {
+            self.quoted(&written)
+        } else {
+            written
+        }
+    }
+
+    /// A select value: an option written as its own type (a string quoted, a number or a
+    /// boolean bare) or as another (a number quoted is a string, a string that reads as a
+    /// number or boolean written bare is one), or a value no option has.
+    fn select_value(&mut self, options: &[Value]) -> String {
+        if self.rng.chance(15) {
+            return (*self.rng.pick(&[
+                "\"nope\"", "31", "\"RED\"", "false", "FALSE", "true", "\"30.0\"", "30.00", "1.0",
+                "\"1\"",
+            ]))
+            .to_owned();
+        }
+        match self.rng.pick(options) {
+            Value::String(text) => {
+                if self.rng.chance(70) {
+                    self.quoted(text)
+                } else {
+                    self.value(text)
+                }
+            }
+            Value::Number(n) => {
+                let text = if self.rng.chance(50) {
+                    n.to_string()
+                } else {
+                    format!("{}", n.as_f64().unwrap())
+                };
+                if self.rng.chance(20) {
+                    self.quoted(&text)
+                } else {
+                    text
+                }
+            }
+            Value::Bool(b) => {
+                let text = if *b { "true" } else { "false" };
+                match self.rng.below(5) {
+                    0 => self.quoted(text),
+                    1 => text.to_uppercase(),
+                    _ => text.to_owned(),
+                }
+            }
+            other => panic!("not an option: {other}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1078,6 +1605,8 @@ const SORT_FIELDS: [SortField; 9] = [
 struct Case {
     text: String,
     query: ListQuery,
+    /// Whether the text tests a custom metadata field.
+    custom: bool,
 }
 
 fn random_list_query(rng: &mut Rng, library: &Library) -> ListQuery {
@@ -1160,13 +1689,42 @@ fn make_case(library: &Library, case: usize) -> Case {
         rng,
         library,
         mentions_type: false,
+        mentions_custom: false,
     };
     let text = writer.query();
-    Case { text, query }
+    Case {
+        text,
+        query,
+        custom: writer.mentions_custom,
+    }
 }
 
-fn parse(text: &str) -> SearchFilter {
-    match SearchFilter::parse(text, Timestamp::from_millis(NOW), &Default::default()) {
+/// A case whose text is one custom metadata condition, alone or with one other condition.
+fn make_custom_case(library: &Library, case: usize) -> Case {
+    let mut rng = Rng::new(case_seed(library.seed, case));
+    let query = random_list_query(&mut rng, library);
+    let mut writer = QueryWriter {
+        rng,
+        library,
+        mentions_type: false,
+        mentions_custom: false,
+    };
+    let mut text = writer.custom_condition();
+    if writer.rng.chance(40) {
+        let other = writer.condition();
+        let joiner = if writer.rng.chance(50) { "AND" } else { "OR" };
+        let joiner = writer.keyword(joiner);
+        text = format!("{text} {joiner} ({other})");
+    }
+    Case {
+        text,
+        query,
+        custom: true,
+    }
+}
+
+fn parse(library: &Library, text: &str) -> SearchFilter {
+    match SearchFilter::parse(text, Timestamp::from_millis(NOW), &library.field_set) {
         Ok(Some(filter)) => filter,
         Ok(None) => panic!("query {text:?} parsed as empty"),
         Err(e) => panic!("query {text:?} does not parse: {e}"),
@@ -1239,11 +1797,12 @@ fn describe_rows(library: &Library, rows: &[Row], field: SortField) -> String {
     for (i, (kind, id, row_id)) in rows.iter().enumerate() {
         let details = match library.record(*kind, row_id) {
             Some(r) => format!(
-                "sort={} name={:?} folder={} tags={:?}",
+                "sort={} name={:?} folder={} tags={:?} customMetadata={}",
                 sort_value(r, field),
                 r.name,
                 r.folder,
-                r.tags
+                r.tags,
+                Value::Object(r.custom_metadata.clone())
             ),
             None => "NOT IN THE LIBRARY".to_owned(),
         };
@@ -1328,6 +1887,20 @@ struct Stats {
     nonempty: usize,
     rows: usize,
     with_type: usize,
+    /// Cases testing custom metadata, and how many of them matched rows.
+    custom: usize,
+    custom_nonempty: usize,
+}
+
+impl Stats {
+    fn count(&mut self, search: &SearchFilter, custom: bool, rows: usize) {
+        self.cases += 1;
+        self.nonempty += usize::from(rows > 0);
+        self.rows += rows;
+        self.with_type += usize::from(search.kinds.len() > 1);
+        self.custom += usize::from(custom);
+        self.custom_nonempty += usize::from(custom && rows > 0);
+    }
 }
 
 /// Runs the random cases of one library; returns the reports of those that differ.
@@ -1340,15 +1913,16 @@ async fn check_library(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for case in cases() {
-        let Case { text, mut query } = make_case(library, case);
-        let search = parse(&text);
+        let Case {
+            text,
+            mut query,
+            custom,
+        } = make_case(library, case);
+        let search = parse(library, &text);
         query.search = Some(search.clone());
         let expected = reference_rows(library, &query.effective_search(), &query);
         let actual = store_rows(store, index, &query).await;
-        stats.cases += 1;
-        stats.nonempty += usize::from(!expected.is_empty());
-        stats.rows += expected.len();
-        stats.with_type += usize::from(search.kinds.len() > 1);
+        stats.count(&search, custom, expected.len());
         if expected != actual {
             let checked = Checked {
                 engine,
@@ -1375,7 +1949,11 @@ async fn check_paging(
     let mut failures = Vec::new();
     let mut rng = Rng::new(library.seed ^ 0x9a9e);
     for case in 10_000..10_012 {
-        let Case { text, mut query } = make_case(library, case);
+        let Case {
+            text,
+            mut query,
+            custom,
+        } = make_case(library, case);
         // Broad enough to page through: the random query OR something many rows match.
         let broad = *rng.pick(&[
             "tags EXISTS",
@@ -1386,7 +1964,7 @@ async fn check_paging(
             "path : \"/\"",
         ]);
         let text = format!("({text}) OR {broad}");
-        let search = parse(&text);
+        let search = parse(library, &text);
         query.search = Some(search.clone());
         query.skip = 0;
         query.limit = 1000;
@@ -1404,10 +1982,7 @@ async fn check_paging(
             failures.push(report(&checked, &expected, &full));
             continue;
         }
-        stats.cases += 1;
-        stats.nonempty += usize::from(!full.is_empty());
-        stats.rows += full.len();
-        stats.with_type += usize::from(search.kinds.len() > 1);
+        stats.count(&search, custom, full.len());
         let k = *rng.pick(&[1u32, 2, 3, 5, 7, 16]);
         let mut paged = Vec::new();
         loop {
@@ -1438,8 +2013,14 @@ async fn check_paging(
 
 fn finish(engine: &str, failures: Vec<String>, stats: &Stats, random_cases: bool) {
     println!(
-        "{engine}: {} cases, {} with rows ({} rows in all), {} looking at every kind",
-        stats.cases, stats.nonempty, stats.rows, stats.with_type
+        "{engine}: {} cases, {} with rows ({} rows in all), {} looking at every kind; \
+         {} testing custom metadata, {} of them with rows",
+        stats.cases,
+        stats.nonempty,
+        stats.rows,
+        stats.with_type,
+        stats.custom,
+        stats.custom_nonempty
     );
     if !failures.is_empty() {
         for failure in failures.iter().take(5) {
@@ -1459,6 +2040,13 @@ fn finish(engine: &str, failures: Vec<String>, stats: &Stats, random_cases: bool
             stats.nonempty,
             stats.cases
         );
+        assert!(
+            stats.custom * 4 > stats.cases && stats.custom_nonempty * 2 > stats.custom,
+            "{engine}: {} of {} queries test custom metadata, {} of them match anything",
+            stats.custom,
+            stats.cases,
+            stats.custom_nonempty
+        );
     }
 }
 
@@ -1467,6 +2055,7 @@ fn finish(engine: &str, failures: Vec<String>, stats: &Stats, random_cases: bool
 
 #[test]
 fn generated_queries_parse_and_libraries_are_consistent() {
+    let mut seen = BTreeSet::new();
     for seed in library_seeds() {
         let library = Library::generate(seed);
         assert!((60..=150).contains(&library.files.len()));
@@ -1482,10 +2071,242 @@ fn generated_queries_parse_and_libraries_are_consistent() {
             assert_eq!(path, folder.path);
             assert!(depth(&path) <= 4);
         }
+        // Custom metadata as the server would have stored it: every live field's values valid
+        // and in their stored form; the deleted fields' values still there.
+        let mut stored = std::collections::HashMap::<&str, usize>::new();
+        for file in &library.files {
+            for version in &file.versions {
+                for (name, value) in &version.custom_metadata {
+                    let field = library.fields.iter().find(|f| &f.name == name).unwrap();
+                    assert_eq!(
+                        field.schema.check_value(value).as_ref(),
+                        Ok(value),
+                        "{name}"
+                    );
+                    *stored.entry(name.as_str()).or_default() += 1;
+                }
+            }
+        }
+        for field in &library.fields {
+            assert!(stored.get(field.name.as_str()) > Some(&5), "{}", field.name);
+        }
+        assert!(
+            library
+                .files
+                .iter()
+                .flat_map(|f| &f.versions)
+                .any(|v| v.custom_metadata.get("labels") == Some(&json!([])))
+        );
+        let mut custom = 0;
         for case in 0..500 {
             let Case { text, .. } = make_case(&library, case);
-            parse(&text);
+            custom_tests(&library, &parse(&library, &text).filter, &mut seen);
+            custom += usize::from(make_case(&library, case).custom);
+            let Case { text, .. } = make_custom_case(&library, 30_000 + case);
+            parse(&library, &text);
         }
+        assert!(custom > 125, "{custom} of 500 queries test custom metadata");
+    }
+    // Over the libraries: every operator of every type, each kind of value a select compares.
+    let mut missing = Vec::new();
+    for (types, tests) in [
+        (
+            &["Text", "Textarea"][..],
+            &[
+                "= text",
+                "NOT = text",
+                ": text",
+                "HAS",
+                "EXISTS",
+                "NOT EXISTS",
+            ][..],
+        ),
+        (
+            &["Number"],
+            &[
+                "= number",
+                "NOT = number",
+                "< number",
+                "<= number",
+                "> number",
+                ">= number",
+                "EXISTS",
+                "NOT EXISTS",
+            ],
+        ),
+        (
+            &["Date"],
+            &[
+                "= text",
+                "NOT = text",
+                "< text",
+                "<= text",
+                "> text",
+                ">= text",
+                "EXISTS",
+                "NOT EXISTS",
+            ],
+        ),
+        (
+            &["Boolean"],
+            &["= bool", "NOT = bool", "EXISTS", "NOT EXISTS"],
+        ),
+        (
+            &["SingleSelect"],
+            &[
+                "= text",
+                "= number",
+                "= bool",
+                "NOT = text",
+                "NOT = number",
+                "NOT = bool",
+                ": text",
+                "< number",
+                "<= number",
+                "> number",
+                ">= number",
+                "EXISTS",
+                "NOT EXISTS",
+            ],
+        ),
+        (
+            &["MultiSelect"],
+            &[
+                "= text",
+                "= number",
+                "= bool",
+                "NOT = text",
+                "NOT = number",
+                "NOT = bool",
+                "EXISTS",
+                "NOT EXISTS",
+            ],
+        ),
+    ] {
+        for t in types {
+            for test in tests {
+                let key = format!("{t} {test}");
+                if !seen.contains(&key) {
+                    missing.push(key);
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "never generated: {missing:?}");
+}
+
+/// What each custom metadata test in `filter` is, as "<type> [NOT ]<operator> <value kind>":
+/// `= number` for an `=` or `IN` with a number among its values.
+fn custom_tests(
+    library: &Library,
+    filter: &kura::model::search::Filter,
+    out: &mut BTreeSet<String>,
+) {
+    use kura::model::search::{Comparison, CustomScalar, CustomTest, Filter, Test};
+    let kind = |v: &CustomScalar| match v {
+        CustomScalar::Text(_) => "text",
+        // A date's bound: text stored as an instant.
+        CustomScalar::Instant(_) => "text",
+        CustomScalar::Number(_) => "number",
+        CustomScalar::Bool(_) => "bool",
+    };
+    let (negated, test) = match filter {
+        Filter::And(parts) | Filter::Or(parts) => {
+            for part in parts {
+                custom_tests(library, part, out);
+            }
+            return;
+        }
+        Filter::Not(inner) => match inner.as_ref() {
+            Filter::Test(Test::Custom(name, test)) => (true, (name, test)),
+            other => return custom_tests(library, other, out),
+        },
+        Filter::Test(Test::Custom(name, test)) => (false, (name, test)),
+        _ => return,
+    };
+    let (name, test) = test;
+    let field = library.field_set.get(name).expect("a live field");
+    let not = if negated { "NOT " } else { "" };
+    let what: Vec<String> = match test {
+        CustomTest::AnyOf(values) => values.iter().map(|v| format!("= {}", kind(v))).collect(),
+        CustomTest::Prefix(_) => vec![": text".into()],
+        CustomTest::Compare(cmp, bound) => {
+            let op = match cmp {
+                Comparison::Eq => "=",
+                Comparison::Lt => "<",
+                Comparison::Le => "<=",
+                Comparison::Gt => ">",
+                Comparison::Ge => ">=",
+            };
+            vec![format!("{op} {}", kind(bound))]
+        }
+        CustomTest::Exists => vec!["EXISTS".into()],
+        _ => vec!["HAS".into()],
+    };
+    for w in what {
+        out.insert(format!("{} {not}{w}", field.schema.field_type().as_str()));
+    }
+}
+
+/// Queries on deleted or unknown fields, and operators a field's type does not take, are
+/// refused — so a deleted field's stored values can never match.
+#[test]
+fn custom_metadata_queries_on_deleted_fields_and_wrong_operators_are_refused() {
+    let library = Library::generate(library_seeds()[0]);
+    let refused = |text: &str, fields: &FieldSet| match SearchFilter::parse(
+        text,
+        Timestamp::from_millis(NOW),
+        fields,
+    ) {
+        Err(e) => e,
+        Ok(filter) => panic!("{text:?} was accepted: {filter:?}"),
+    };
+    let deleted: Vec<&CustomField> = library.fields.iter().filter(|f| f.deleted).collect();
+    assert_eq!(deleted.len(), 2);
+    for field in deleted {
+        for condition in [
+            "= 1",
+            "= \"x\"",
+            "NOT = 1",
+            "IN [1, \"x\"]",
+            "NOT IN [1]",
+            ": \"x\"",
+            "> 1",
+            "HAS \"x\"",
+            "EXISTS",
+            "NOT EXISTS",
+        ] {
+            let text = format!("\"customMetadata.{}\" {condition}", field.name);
+            let error = refused(&text, &library.field_set);
+            assert!(error.message.contains(&field.name), "{text}: {error}");
+            assert_eq!(error.column, 1, "{text}: {error}");
+            // Inside a larger query too, however it is combined.
+            refused(&format!("name = a OR NOT ({text})"), &library.field_set);
+        }
+    }
+    // Field names are case-sensitive; without field definitions nothing is searchable.
+    refused("\"customMetadata.TITLE\" = red", &library.field_set);
+    refused("\"customMetadata.title\" = red", &FieldSet::default());
+    refused("\"customMetadata.\" = red", &library.field_set);
+    for text in [
+        "\"customMetadata.title\" < \"x\"",
+        "\"customMetadata.notes\" >= \"x\"",
+        "\"customMetadata.price\" : 3",
+        "\"customMetadata.price\" HAS \"3\"",
+        "\"customMetadata.price\" = \"thirty\"",
+        "\"customMetadata.shootDate\" : 2024",
+        "\"customMetadata.shootDate\" = \"yesterday\"",
+        "\"customMetadata.approved\" IN [true]",
+        "\"customMetadata.approved\" NOT IN [true]",
+        "\"customMetadata.approved\" > false",
+        "\"customMetadata.approved\" = yes",
+        "\"customMetadata.colour\" HAS \"red\"",
+        "\"customMetadata.colour\" < \"red\"",
+        "\"customMetadata.labels\" : \"sa\"",
+        "\"customMetadata.labels\" > 1",
+        "\"customMetadata.labels\" HAS \"sale\"",
+    ] {
+        refused(text, &library.field_set);
     }
 }
 
@@ -1647,13 +2468,248 @@ async fn postgres_pages_concatenate_to_the_whole_answer() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Custom metadata: pinned values
+
+/// Fixed query texts over `library`, each against the reference (sorted by name, one page).
+async fn check_texts(
+    store: &dyn MetadataStore,
+    index: Option<&SearchIndex>,
+    engine: &str,
+    library: &Library,
+    texts: &[String],
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (case, text) in texts.iter().enumerate() {
+        let search = parse(library, text);
+        let query = ListQuery {
+            sort: (SortField::Name, SortOrder::Asc),
+            search: Some(search.clone()),
+            ..ListQuery::default()
+        };
+        let expected = reference_rows(library, &query.effective_search(), &query);
+        let actual = store_rows(store, index, &query).await;
+        if expected != actual {
+            let checked = Checked {
+                engine,
+                library,
+                case,
+                text,
+                search: &search,
+                query: &query,
+            };
+            failures.push(report(&checked, &expected, &actual));
+        }
+    }
+    failures
+}
+
+/// `texts` over `library` on SQLite (SQL and index) and PostgreSQL (C and ICU collations);
+/// panics with the differences.
+async fn check_texts_everywhere(library: &Library, texts: &[String]) {
+    let mut failures = Vec::new();
+    {
+        let (store, _dir) = sqlite().await;
+        library.import(&store).await;
+        let store = Arc::new(store);
+        failures.extend(check_texts(store.as_ref(), None, "sqlite", library, texts).await);
+        let index = SearchIndex::tuned(store.clone(), IndexTuning::default());
+        index.build().await.expect("the search index builds");
+        failures.extend(check_texts(store.as_ref(), Some(&index), "index", library, texts).await);
+    }
+    for (options, label) in [("", "postgres"), (ICU_DATABASE, "postgres (ICU en-US)")] {
+        let (store, db) = postgres(options).await;
+        library.import(&store).await;
+        failures.extend(check_texts(&store, None, label, library, texts).await);
+        drop_database(store, &db).await;
+    }
+    for failure in failures.iter().take(6) {
+        eprintln!("{failure}\n");
+    }
+    for failure in failures.iter().skip(6) {
+        let mut lines = failure.lines();
+        let (engine, text) = (lines.next(), lines.nth(1));
+        eprintln!(
+            "also: {} {}",
+            engine.unwrap_or(""),
+            text.unwrap_or("").trim()
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} difference(s) (first {} above)",
+        failures.len(),
+        failures.len().min(6)
+    );
+}
+
+/// A library whose first files' current versions hold these values (one file each).
+fn library_with(values: &[(&str, Value)]) -> Library {
+    let mut library = Library::generate(library_seeds()[0]);
+    for (file, (name, value)) in library.files.iter_mut().zip(values) {
+        let current = file.current;
+        file.versions[current]
+            .custom_metadata
+            .insert((*name).to_owned(), value.clone());
+    }
+    library.records = library.search_records();
+    library
+}
+
+/// `=`, `<=` and `>` on `field` with each number as the query parser reads it back, and the
+/// same numbers against the select's options.
+fn number_texts(field: &str, numbers: &[Value]) -> Vec<String> {
+    let mut texts = Vec::new();
+    for n in numbers {
+        let f = n.as_f64().unwrap();
+        texts.push(format!("\"customMetadata.{field}\" = {f}"));
+        texts.push(format!("\"customMetadata.{field}\" = {n}"));
+        texts.push(format!("\"customMetadata.{field}\" <= {f}"));
+        texts.push(format!("\"customMetadata.{field}\" > {f:e}"));
+        texts.push(format!("\"customMetadata.colour\" IN [{f}, \"{f}\"]"));
+    }
+    texts
+}
+
+/// Values at the edges of what fields hold, one file each, searched on every engine: numbers
+/// at the ends of the doubles and of 64-bit integers, 2^53 (the last integer every double
+/// path holds exactly), sums with a binary error (`0.1 + 0.2`); texts with the wildcards of
+/// `LIKE` and `GLOB`, invisible and right-to-left characters, a long text.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_metadata_edge_values_match_the_reference_everywhere() {
+    let numbers = vec![
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(9_007_199_254_740_992_u64),
+        json!(-9_007_199_254_740_992_i64),
+        json!(f64::MAX),
+        json!(f64::MIN),
+        json!(f64::MIN_POSITIVE),
+        json!(5e-324),
+        json!(-0.0),
+        json!(0.1 + 0.2),
+        json!(19.99 * 3.0),
+        json!(1e15 + 0.3),
+    ];
+    let long = "long ".repeat(1000);
+    let texts = [
+        "*",
+        "?",
+        "[a]",
+        "a*b",
+        "%",
+        "_",
+        "100%_sure",
+        "\u{feff}bom",
+        "zero\u{200d}width",
+        "שלום עולם",
+        "tab\tseparated",
+        long.as_str(),
+    ];
+    let mut values: Vec<(&str, Value)> = numbers.iter().map(|n| ("price", n.clone())).collect();
+    values.extend(texts.iter().map(|t| ("title", json!(t))));
+    values.extend(texts.iter().map(|t| ("notes", json!(t))));
+    let library = library_with(&values);
+    let mut queries = number_texts("price", &numbers);
+    let quoted = |t: &str| Value::from(t).to_string();
+    // Prefixes that numbers and booleans would have as text.
+    for prefix in ["3", "30", "30.", "2", "-", "-1", "1", "t", "true"] {
+        queries.push(format!("\"customMetadata.colour\" : \"{prefix}\""));
+    }
+    for text in texts {
+        let prefix: String = text.chars().take(3).collect();
+        // Within the query size limit: the long text by its prefix only.
+        if text.len() < 1000 {
+            queries.push(format!("\"customMetadata.title\" = {}", quoted(text)));
+            queries.push(format!("\"customMetadata.notes\" NOT = {}", quoted(text)));
+        }
+        queries.push(format!("\"customMetadata.title\" : {}", quoted(&prefix)));
+        let words: Vec<String> = kura::model::search::words(text).collect();
+        if let Some(word) = words.last() {
+            queries.push(format!("\"customMetadata.notes\" HAS {}", quoted(word)));
+        }
+    }
+    check_texts_everywhere(&library, &queries).await;
+}
+
+/// KNOWN BUG (SQLite SQL; found with this suite): a stored integer beyond 2^53 is compared
+/// exactly by SQLite (`json_each` yields an INTEGER, which SQLite compares with the bound
+/// REAL exactly), while the reference, the index and PostgreSQL (`::float8`) compare the
+/// double it rounds to. With `price` = 9007199254740993 (2^53 + 1, the double 2^53):
+/// `"customMetadata.price" = 9007199254740992` and `<= 9007199254740992` find the file
+/// everywhere but on SQLite; `> 9.007199254740992e15` finds it only on SQLite. Likewise
+/// 1700000000000000001 (a time in nanoseconds) and i64::MAX. A fix: compare `c.value + 0.0` (a REAL) on
+/// SQLite. Remove this comment when it passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_metadata_integers_beyond_2_pow_53_compare_as_doubles() {
+    let numbers = vec![
+        json!(9_007_199_254_740_993_u64),
+        json!(1_700_000_000_000_000_001_u64),
+        json!(i64::MAX),
+    ];
+    let values: Vec<(&str, Value)> = numbers.iter().map(|n| ("price", n.clone())).collect();
+    let library = library_with(&values);
+    check_texts_everywhere(&library, &number_texts("price", &numbers)).await;
+}
+
+/// KNOWN BUG (index; found with this suite): the index reads stored custom metadata with
+/// serde_json's default float parser, which is not correctly rounded (its `float_roundtrip`
+/// feature is off), so some doubles come back one unit in the last place away from what the
+/// stored text says. With `price` stored as `1.8049257597362006e-95`,
+/// `"customMetadata.price" = 1.8049257597362006e-95` finds the file with SQL on both engines
+/// (and in the reference) but not with the index, which holds 1.804925759736201e-95; the
+/// other three numbers likewise. Values written through the API go through the same parser,
+/// so the fix belongs in Cargo.toml: `serde_json = { version = "1", features =
+/// ["float_roundtrip"] }`. Remove this comment when it passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_metadata_floats_are_read_back_exactly() {
+    let numbers = vec![
+        json!(1.804_925_759_736_200_6e-95),
+        json!(2.700_862_892_808_240_4e259),
+        json!(-3.567_840_767_397_815_2e-68),
+        json!(7.549_381_525_842_565e-109),
+    ];
+    for n in &numbers {
+        // The shortest text that reads back (correctly rounded) as the double: the stored form.
+        let text = n.to_string();
+        assert_eq!(text.parse::<f64>().ok(), n.as_f64(), "{text}");
+    }
+    let values: Vec<(&str, Value)> = numbers.iter().map(|n| ("price", n.clone())).collect();
+    let library = library_with(&values);
+    check_texts_everywhere(&library, &number_texts("price", &numbers)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Catching up with writes
 
 /// Writes through the store (each logs its events), then searches: the index, tuned to re-sort
 /// at almost every catch-up and to walk its sorted orders, must answer exactly as the SQL
 /// (itself held to the reference above).
+/// What `PATCH /v1/files/{id}/details` with `customMetadata` writes: some live fields set or
+/// removed (`null`) — the deleted fields' values dropped from storage.
+fn custom_metadata_update(rng: &mut Rng, library: &Library) -> kura::model::AttributeUpdate {
+    let live: Vec<&CustomField> = library.field_set.active().collect();
+    let mut given = Map::new();
+    for _ in 0..rng.range(0, 3) {
+        let field = *rng.pick(&live);
+        let value = if rng.chance(25) {
+            Value::Null
+        } else {
+            custom_value(rng, &field.schema)
+        };
+        given.insert(field.name.clone(), value);
+    }
+    let write = library
+        .field_set
+        .write(&given)
+        .unwrap_or_else(|e| panic!("{given:?}: {e}"));
+    kura::model::AttributeUpdate {
+        custom_metadata: Some(write),
+        ..Default::default()
+    }
+}
+
 async fn check_catch_up(store: Arc<dyn MetadataStore>, label: &str, library: &Library) {
-    use kura::model::{AssetId, FileName, Principal, TagChange};
+    use kura::model::{FileName, Principal, TagChange};
     let index = SearchIndex::tuned(
         store.clone(),
         IndexTuning {
@@ -1666,64 +2722,94 @@ async fn check_catch_up(store: Arc<dyn MetadataStore>, label: &str, library: &Li
     let actor = Principal::AccountKey;
     let mut rng = Rng::new(library.seed ^ 0xca7c);
     let mut failures = Vec::new();
+    let mut rows = index.stats().expect("built").rows;
+    let mut compactions = 0;
     for step in 0..60 {
         let file = rng.pick(&library.files);
         let id = AssetId::from_stored(file.id.clone());
-        let what = match rng.below(7) {
-            0 | 1 => {
-                let tag = format!("caught-{}", rng.below(4));
+        let what = if step % 20 == 19 {
+            // Every file at once: tombstones pile up until the index compacts its table
+            // (custom metadata columns renumbered with it).
+            for file in &library.files {
+                let update = custom_metadata_update(&mut rng, library);
+                let id = AssetId::from_stored(file.id.clone());
                 store
-                    .change_tags(
-                        std::slice::from_ref(&id),
-                        &TagChange::Add(vec![tag]),
+                    .update_file(&id, &update, &actor)
+                    .await
+                    .unwrap_or_else(|e| panic!("{label}: step {step}: {e}"));
+            }
+            Ok("update every file's custom metadata")
+        } else {
+            match rng.below(10) {
+                0 | 1 => {
+                    let tag = format!("caught-{}", rng.below(4));
+                    store
+                        .change_tags(
+                            std::slice::from_ref(&id),
+                            &TagChange::Add(vec![tag]),
+                            &actor,
+                        )
+                        .await
+                        .map(|_| "add a tag")
+                }
+                2 => {
+                    let name = FileName::sanitise(&format!("Renamed-{step}.png")).unwrap();
+                    store
+                        .rename_file(&id, &name, &actor)
+                        .await
+                        .map(|_| "rename a file")
+                }
+                3 => {
+                    let paths = library.folder_paths();
+                    let target = if rng.chance(50) {
+                        (*rng.pick(&paths)).clone()
+                    } else {
+                        FolderPath::parse_lenient(&format!("/moved/m{step}")).unwrap()
+                    };
+                    store
+                        .move_file(&id, &target, &actor)
+                        .await
+                        .map(|_| "move a file")
+                }
+                4 => store
+                    .delete_files(std::slice::from_ref(&id), &actor)
+                    .await
+                    .map(|_| "delete a file"),
+                7..=9 => {
+                    let update = custom_metadata_update(&mut rng, library);
+                    store
+                        .update_file(&id, &update, &actor)
+                        .await
+                        .map(|_| "update custom metadata")
+                }
+                5 => store
+                    .create_folder(
+                        &FolderPath::parse_lenient(&format!("/made/f{step}/inner")).unwrap(),
                         &actor,
                     )
                     .await
-                    .map(|_| "add a tag")
-            }
-            2 => {
-                let name = FileName::sanitise(&format!("Renamed-{step}.png")).unwrap();
-                store
-                    .rename_file(&id, &name, &actor)
-                    .await
-                    .map(|_| "rename a file")
-            }
-            3 => {
-                let paths = library.folder_paths();
-                let target = if rng.chance(50) {
-                    (*rng.pick(&paths)).clone()
-                } else {
-                    FolderPath::parse_lenient(&format!("/moved/m{step}")).unwrap()
-                };
-                store
-                    .move_file(&id, &target, &actor)
-                    .await
-                    .map(|_| "move a file")
-            }
-            4 => store
-                .delete_files(std::slice::from_ref(&id), &actor)
-                .await
-                .map(|_| "delete a file"),
-            5 => store
-                .create_folder(
-                    &FolderPath::parse_lenient(&format!("/made/f{step}/inner")).unwrap(),
-                    &actor,
-                )
-                .await
-                .map(|_| "create folders"),
-            _ => {
-                let paths = library.folder_paths();
-                let victim = (*rng.pick(&paths)).clone();
-                store
-                    .delete_folder(&victim, &actor)
-                    .await
-                    .map(|_| "delete a folder")
+                    .map(|_| "create folders"),
+                _ => {
+                    let paths = library.folder_paths();
+                    let victim = (*rng.pick(&paths)).clone();
+                    store
+                        .delete_folder(&victim, &actor)
+                        .await
+                        .map(|_| "delete a folder")
+                }
             }
         };
         let what = what.unwrap_or_else(|e| panic!("{label}: step {step}: {e}"));
-        for case in 0..8 {
-            let Case { text, mut query } = make_case(library, 20_000 + step * 8 + case);
-            query.search = Some(parse(&text));
+        for case in 0..12 {
+            // Random cases, then some that test custom metadata above all.
+            let Case {
+                text, mut query, ..
+            } = if case < 8 {
+                make_case(library, 20_000 + step * 8 + case)
+            } else {
+                make_custom_case(library, 40_000 + step * 4 + case)
+            };
+            query.search = Some(parse(library, &text));
             let sql = store_rows(store.as_ref(), None, &query).await;
             let indexed = store_rows(store.as_ref(), Some(&index), &query).await;
             if sql != indexed {
@@ -1737,7 +2823,11 @@ async fn check_catch_up(store: Arc<dyn MetadataStore>, label: &str, library: &Li
                 ));
             }
         }
+        let now = index.stats().expect("built").rows;
+        compactions += usize::from(now < rows);
+        rows = now;
     }
+    assert!(compactions > 0, "{label}: the index never compacted");
     assert!(
         failures.is_empty(),
         "{} differences; the first:\n{}",
