@@ -124,6 +124,11 @@ pub struct ServeArgs {
     /// the event log (0: from SQL only; slower on large libraries, no memory cost).
     #[arg(long, env = "KURA_SEARCH_INDEX", value_parser = parse_flag, default_value = "true")]
     pub search_index: bool,
+    /// Rows of recently served listing pages kept in memory (with the search index), so a
+    /// page asked for again is not read from the database; dropped as soon as the event log
+    /// shows their file or a folder changed. 0 turns it off.
+    #[arg(long, env = "KURA_PAGE_CACHE_ROWS", default_value_t = 10_000)]
+    pub page_cache_rows: usize,
     /// Allow uploads from URLs on loopback, private and link-local addresses.
     #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
     pub allow_private_urls: bool,

@@ -175,7 +175,8 @@ impl DataDir {
         allow_private_urls: bool,
         job_lease: Duration,
         transfer_batch: u32,
-        search_index: bool,
+        // The search index, with this many cached page rows; None: SQL only.
+        search_index: Option<usize>,
     ) -> Result<Arc<App>, StartupError> {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
@@ -190,7 +191,8 @@ impl DataDir {
                 spool_dir: spool,
                 job_lease,
                 transfer_batch,
-                search_index,
+                search_index: search_index.is_some(),
+                page_cache_rows: search_index.unwrap_or(0),
             },
         ))
     }
@@ -279,7 +281,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             args.allow_private_urls,
             Duration::from_secs(args.job_lease_seconds.max(1)),
             args.job_batch_size.max(1),
-            args.search_index,
+            args.search_index.then_some(args.page_cache_rows),
         )
         .await?;
 
@@ -344,7 +346,7 @@ pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
-            false,
+            None,
         )
         .await?;
     Ok(app.check(args.repair).await?)
@@ -360,7 +362,7 @@ pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
-            false,
+            None,
         )
         .await?;
     Ok(app.queue_scrub().await?)
@@ -376,7 +378,7 @@ pub async fn job(args: JobArgs) -> Result<Option<serde_json::Value>, StartupErro
             false,
             DEFAULT_LEASE,
             DEFAULT_TRANSFER_BATCH,
-            false,
+            None,
         )
         .await?;
     Ok(app.job(&args.id).await?.map(|job| {

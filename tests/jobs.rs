@@ -40,6 +40,7 @@ async fn embedded_app_with(
             job_lease,
             transfer_batch,
             search_index: false,
+            page_cache_rows: 0,
         },
     );
     (app, store)

@@ -6,8 +6,8 @@
 //! with units, `NOT` forms, `EXISTS`, and `"customMetadata.<field>"` on fields of every type)
 //! are parsed once and handed to both with random `path`/`fileType`/`sort`/`skip`/`limit`
 //! parameters. Both must answer the same rows in the same order. Custom metadata values at
-//! the edges (huge and tiny numbers, wildcards in texts) are pinned in `custom_metadata_*`
-//! tests; those whose comment starts with KNOWN BUG fail until the bug they describe is fixed.
+//! the edges (huge and tiny numbers, wildcards in texts) are also pinned, one file each, in
+//! the `custom_metadata_*` tests.
 //!
 //! Reproducing a failure: the report names the library seed and the case number;
 //! `KURA_SEARCH_SEED=<seed> KURA_SEARCH_CASE=<case> cargo test --test search_contract <test>`
@@ -302,8 +302,8 @@ const TEXTAREA_TEXTS: [&str; 4] = [
 
 /// Numbers: integers next to floats equal to them (`30`, `30.0`) or just off (`29.999`,
 /// `30.5`), negative ones and zeros, fractions without an exact binary form, tiny and huge
-/// ones. Integers beyond 2^53 and doubles whose shortest text serde_json misreads are in the
-/// KNOWN BUG tests below; they belong here once those pass.
+/// ones; an integer beyond 2^53 (a double 2^53) and doubles whose shortest text serde_json
+/// misread before `float_roundtrip` (see the pinned tests below).
 fn custom_numbers() -> Vec<Value> {
     vec![
         json!(0),
@@ -326,6 +326,9 @@ fn custom_numbers() -> Vec<Value> {
         json!(123456.789),
         json!(1e21),
         json!(9_007_199_254_740_992_u64),
+        json!(9_007_199_254_740_993_u64),
+        json!(1.804_925_759_736_200_6e-95),
+        json!(2.700_862_892_808_240_4e259),
     ]
 }
 
@@ -2347,6 +2350,7 @@ async fn check(
             sort_hits_below: 0,
             delta_limit: usize::MAX,
             build_sorted: library.files.len(),
+            ..IndexTuning::default()
         }),
     };
     let index = match tuning {
@@ -2555,7 +2559,7 @@ fn library_with(values: &[(&str, Value)]) -> Library {
     library
 }
 
-/// `=`, `<=` and `>` on `field` with each number as the query parser reads it back, and the
+/// `=`, `<`, `<=`, `>` and `>=` on `field` with each number as the query parser reads it back, and the
 /// same numbers against the select's options.
 fn number_texts(field: &str, numbers: &[Value]) -> Vec<String> {
     let mut texts = Vec::new();
@@ -2563,8 +2567,10 @@ fn number_texts(field: &str, numbers: &[Value]) -> Vec<String> {
         let f = n.as_f64().unwrap();
         texts.push(format!("\"customMetadata.{field}\" = {f}"));
         texts.push(format!("\"customMetadata.{field}\" = {n}"));
+        texts.push(format!("\"customMetadata.{field}\" < {f}"));
         texts.push(format!("\"customMetadata.{field}\" <= {f}"));
         texts.push(format!("\"customMetadata.{field}\" > {f:e}"));
+        texts.push(format!("\"customMetadata.{field}\" >= {f:e}"));
         texts.push(format!("\"customMetadata.colour\" IN [{f}, \"{f}\"]"));
     }
     texts
@@ -2631,14 +2637,12 @@ async fn custom_metadata_edge_values_match_the_reference_everywhere() {
     check_texts_everywhere(&library, &queries).await;
 }
 
-/// KNOWN BUG (SQLite SQL; found with this suite): a stored integer beyond 2^53 is compared
-/// exactly by SQLite (`json_each` yields an INTEGER, which SQLite compares with the bound
-/// REAL exactly), while the reference, the index and PostgreSQL (`::float8`) compare the
-/// double it rounds to. With `price` = 9007199254740993 (2^53 + 1, the double 2^53):
-/// `"customMetadata.price" = 9007199254740992` and `<= 9007199254740992` find the file
-/// everywhere but on SQLite; `> 9.007199254740992e15` finds it only on SQLite. Likewise
-/// 1700000000000000001 (a time in nanoseconds) and i64::MAX. A fix: compare `c.value + 0.0` (a REAL) on
-/// SQLite. Remove this comment when it passes.
+/// Found with this suite (fixed in 1a775a6): SQLite compared a stored integer beyond 2^53
+/// exactly (`json_each` yields an INTEGER, compared exactly with the bound REAL), while the
+/// reference, the index and PostgreSQL (`::float8`) compare the double it rounds to. With
+/// `price` = 9007199254740993 (2^53 + 1, the double 2^53), `= 9007199254740992` and
+/// `<= 9007199254740992` missed the file on SQLite only and `> 9.007199254740992e15` found
+/// it on SQLite only; likewise 1700000000000000001 (a time in nanoseconds) and i64::MAX.
 #[tokio::test(flavor = "multi_thread")]
 async fn custom_metadata_integers_beyond_2_pow_53_compare_as_doubles() {
     let numbers = vec![
@@ -2651,15 +2655,13 @@ async fn custom_metadata_integers_beyond_2_pow_53_compare_as_doubles() {
     check_texts_everywhere(&library, &number_texts("price", &numbers)).await;
 }
 
-/// KNOWN BUG (index; found with this suite): the index reads stored custom metadata with
-/// serde_json's default float parser, which is not correctly rounded (its `float_roundtrip`
-/// feature is off), so some doubles come back one unit in the last place away from what the
-/// stored text says. With `price` stored as `1.8049257597362006e-95`,
-/// `"customMetadata.price" = 1.8049257597362006e-95` finds the file with SQL on both engines
-/// (and in the reference) but not with the index, which holds 1.804925759736201e-95; the
-/// other three numbers likewise. Values written through the API go through the same parser,
-/// so the fix belongs in Cargo.toml: `serde_json = { version = "1", features =
-/// ["float_roundtrip"] }`. Remove this comment when it passes.
+/// Found with this suite (fixed in 1a775a6 with serde_json's `float_roundtrip`): the index
+/// read stored custom metadata with serde_json's default float parser, which is not
+/// correctly rounded, so some doubles came back one unit in the last place away from what
+/// the stored text says. With `price` stored as `1.8049257597362006e-95`,
+/// `"customMetadata.price" = 1.8049257597362006e-95` found the file with SQL on both engines
+/// (and in the reference) but not with the index, which held 1.804925759736201e-95; the
+/// other three numbers likewise.
 #[tokio::test(flavor = "multi_thread")]
 async fn custom_metadata_floats_are_read_back_exactly() {
     let numbers = vec![
@@ -2716,6 +2718,7 @@ async fn check_catch_up(store: Arc<dyn MetadataStore>, label: &str, library: &Li
             sort_hits_below: 0,
             delta_limit: 0,
             build_sorted: usize::MAX,
+            ..IndexTuning::default()
         },
     );
     index.build().await.expect("the search index builds");

@@ -126,7 +126,29 @@ impl App {
         let assets = if let Some(index) = &self.search_index
             && let Some(page) = index.search(query).await?
         {
-            self.store.listed_assets(&page).await?
+            // Rows of recent pages come from memory, the others from the store.
+            let (cached, epoch) = index.cached_rows(&page);
+            let missing: Vec<(bool, String)> = page
+                .iter()
+                .zip(&cached)
+                .filter(|(_, row)| row.is_none())
+                .map(|(key, _)| key.clone())
+                .collect();
+            let mut read: std::collections::HashMap<(bool, String), ListedAsset> =
+                if missing.is_empty() {
+                    Default::default()
+                } else {
+                    let rows = self.store.listed_assets(&missing).await?;
+                    index.remember_rows(epoch, &rows);
+                    rows.into_iter()
+                        .map(|row| (crate::index::rows::key_of(&row), row))
+                        .collect()
+                };
+            // In page order; a row deleted meanwhile is simply not listed.
+            page.iter()
+                .zip(cached)
+                .filter_map(|(key, row)| row.or_else(|| read.remove(key)))
+                .collect()
         } else {
             self.store.list(query).await?
         };

@@ -104,6 +104,8 @@ pub struct AppSettings {
     pub transfer_batch: u32,
     /// Answer `searchQuery` listings from the in-memory search index (else from SQL).
     pub search_index: bool,
+    /// Rows of served pages the search index keeps (`index::rows`); 0: none.
+    pub page_cache_rows: usize,
 }
 
 /// Whether searches are answered from the in-memory index, for `/health`.
@@ -131,9 +133,15 @@ impl App {
         fetcher: RemoteFetcher,
         settings: AppSettings,
     ) -> Arc<Self> {
-        let search_index = settings
-            .search_index
-            .then(|| crate::index::SearchIndex::new(store.clone()));
+        let search_index = settings.search_index.then(|| {
+            crate::index::SearchIndex::tuned(
+                store.clone(),
+                crate::index::IndexTuning {
+                    page_cache_rows: settings.page_cache_rows,
+                    ..Default::default()
+                },
+            )
+        });
         Arc::new(App {
             store,
             blobs,

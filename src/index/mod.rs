@@ -17,6 +17,7 @@ mod bits;
 mod custom;
 mod folders;
 mod query;
+pub mod rows;
 mod table;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -46,6 +47,8 @@ pub struct IndexTuning {
     /// How many of the rows loaded at build go into the sorted orders (the rest start as the
     /// delta). All of them normally; tests sort fewer to exercise the merge of both.
     pub build_sorted: usize,
+    /// Rows of served pages kept (`rows::RowCache`).
+    pub page_cache_rows: usize,
 }
 
 impl Default for IndexTuning {
@@ -54,6 +57,7 @@ impl Default for IndexTuning {
             sort_hits_below: 4096,
             delta_limit: 50_000,
             build_sorted: usize::MAX,
+            page_cache_rows: 0,
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct SearchIndex {
     tuning: IndexTuning,
     state: RwLock<Option<State>>,
     catching_up: tokio::sync::Mutex<()>,
+    rows: rows::RowCache,
 }
 
 /// Size figures for logs and benchmarks.
@@ -95,7 +100,26 @@ impl SearchIndex {
             tuning,
             state: RwLock::new(None),
             catching_up: tokio::sync::Mutex::new(()),
+            rows: rows::RowCache::new(tuning.page_cache_rows),
         })
+    }
+
+    /// The cached rows of a page (`rows::RowCache::lookup`).
+    pub fn cached_rows(
+        &self,
+        page: &[rows::RowKey],
+    ) -> (Vec<Option<crate::model::ListedAsset>>, u64) {
+        self.rows.lookup(page)
+    }
+
+    /// Keeps rows read from the store for a page (`rows::RowCache::remember`).
+    pub fn remember_rows(&self, epoch: u64, assets: &[crate::model::ListedAsset]) {
+        self.rows.remember(
+            epoch,
+            assets
+                .iter()
+                .map(|asset| (rows::key_of(asset), asset.clone())),
+        );
     }
 
     pub fn stats(&self) -> Option<IndexStats> {
@@ -258,6 +282,12 @@ impl SearchIndex {
             let Some(state) = guard.as_mut() else {
                 return Ok(());
             };
+            // Under the write lock: no search can complete a page from rows older than this.
+            if folders_changed {
+                self.rows.forget_all();
+            } else if !files.is_empty() {
+                self.rows.forget_files(&files);
+            }
             if let Some(current) = folder_rows {
                 apply_folders(state, current);
             }

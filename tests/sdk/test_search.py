@@ -1079,6 +1079,38 @@ def test_rw_folder_rename_and_delete(client, rw):
     assert find(client, rw, 'type IN ["file", "folder", "file-version"]') == []
 
 
+def page_rows(client, top: str) -> Dict[str, dict]:
+    """The same page asked for again and again (the server keeps its rows in memory)."""
+    return {i["name"]: i for i in search(client, scoped("size > 0", top), sort="ASC_NAME")}
+
+
+def test_rw_repeated_page_shows_every_change_to_its_rows(client, rw):
+    d = up(client, rw + "/in", "row.png", make_png(3, 3, seed=915), tags=["first"])
+    for _ in range(3):
+        assert page_rows(client, rw)["row.png"]["tags"] == ["first"]
+    client.files.update(d["fileId"], tags=["second"], description="edited")
+    row = page_rows(client, rw)["row.png"]
+    assert (row["tags"], row["description"]) == (["second"], "edited")
+    client.files.bulk.add_tags(file_ids=[d["fileId"]], tags=["third"])
+    assert page_rows(client, rw)["row.png"]["tags"] == ["second", "third"]
+    client.files.update(d["fileId"], publish={"isPublished": False})
+    assert page_rows(client, rw)["row.png"]["isPublished"] is False
+    up(client, rw + "/in", "row.png", make_png(5, 5, seed=916))
+    row = page_rows(client, rw)["row.png"]
+    assert (row["width"], row["versionInfo"]["name"]) == (5, "Version 2")
+    client.files.rename(file_path=f"{rw}/in/row.png", new_file_name="moved-row.png")
+    assert set(page_rows(client, rw)) == {"moved-row.png"}
+    raw = client.folders.with_raw_response.rename(folder_path=rw + "/in", new_folder_name="out")
+    job = raw.http_response.json()["jobId"]
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while client.folders.job.get(job).status != "Completed":
+        assert time.monotonic() < deadline, "folder rename never completed"
+        time.sleep(0.05)
+    assert page_rows(client, rw)["moved-row.png"]["filePath"] == f"{rw}/out/moved-row.png"
+    client.files.delete(d["fileId"])
+    assert page_rows(client, rw) == {}
+
+
 # ---------------------------------------------------------------- Kura's name search box
 
 
