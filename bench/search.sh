@@ -29,8 +29,10 @@
 #   BENCH_SETUPS        setups to run, in order (default "embedded postgres").
 #   BENCH_SEED          generator seed (default 1).
 #   BENCH_SEARCH_INDEX  values of KURA_SEARCH_INDEX to run the suite with, one server start
-#                       each, e.g. "1 0" (default: unset, the server's default). Ignored when
-#                       the server has no --search-index option.
+#                       each, e.g. "1 0" (default: unset, the server's default); "cold" is
+#                       the index without its page row cache (KURA_PAGE_CACHE_ROWS=0), so
+#                       every page's rows are read from the database. Ignored when the
+#                       server has no --search-index option.
 #   BENCH_REPS, BENCH_WARMUP, BENCH_MAX_SECONDS, BENCH_SETTLE: see above.
 #   BENCH_ONLY          run only the queries whose label contains this string.
 #   BENCH_TMPDIR        parent of the temporary directory (default /var/tmp); a real disk.
@@ -131,7 +133,11 @@ SERVER_ENV=() # backend settings: empty for embedded
 # start_server DATA LOG [KURA_SEARCH_INDEX value or ""]
 start_server() {
     local data=$1 logfile=$2 index=$3 i index_env=()
-    [[ -z "$index" ]] || index_env=("KURA_SEARCH_INDEX=$index")
+    if [[ $index == cold ]]; then
+        index_env=("KURA_SEARCH_INDEX=1" "KURA_PAGE_CACHE_ROWS=0")
+    elif [[ -n "$index" ]]; then
+        index_env=("KURA_SEARCH_INDEX=$index")
+    fi
     : >"$logfile"
     env -u KURA_DATABASE_URL -u KURA_STORAGE -u KURA_S3_ENDPOINT -u KURA_S3_REGION \
         -u KURA_DATA_DIR -u KURA_LISTEN -u KURA_PUBLIC_URL -u KURA_JOB_BATCH_SIZE \
