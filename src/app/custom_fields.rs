@@ -130,15 +130,42 @@ impl App {
         shown.pop().ok_or(AppError::FileNotFound)
     }
 
+    /// The fields for a listing the search index answered: read again only when the index's
+    /// catch-up (which ran for this search) applied a field change since the last read.
+    async fn fields_for_listing(&self) -> Result<std::sync::Arc<FieldSet>, AppError> {
+        let Some(index) = &self.search_index else {
+            return Ok(std::sync::Arc::new(self.field_set().await?));
+        };
+        let generation = index.field_generation();
+        if let Ok(cached) = self.listing_fields.lock()
+            && let Some((at, fields)) = cached.as_ref()
+            && *at == generation
+        {
+            return Ok(fields.clone());
+        }
+        let fields = std::sync::Arc::new(self.field_set().await?);
+        if let Ok(mut cached) = self.listing_fields.lock() {
+            *cached = Some((generation, fields.clone()));
+        }
+        Ok(fields)
+    }
+
+    /// `shown_files` for a listing; `index_caught_up`: the search index answered it (so its
+    /// catch-up ran), which lets `fields_for_listing` reuse the fields it read last.
     pub(crate) async fn shown_assets(
         &self,
         mut assets: Vec<ListedAsset>,
+        index_caught_up: bool,
     ) -> Result<Vec<ListedAsset>, AppError> {
         let any_values = assets.iter().any(|a| {
             matches!(a, ListedAsset::File(f) if !f.version.attributes.custom_metadata.is_empty())
         });
         if any_values {
-            let fields = self.field_set().await?;
+            let fields = if index_caught_up {
+                self.fields_for_listing().await?
+            } else {
+                std::sync::Arc::new(self.field_set().await?)
+            };
             for asset in &mut assets {
                 if let ListedAsset::File(file) = asset {
                     fields.visible(&mut file.version.attributes.custom_metadata);

@@ -123,9 +123,11 @@ impl App {
             }
             None => query,
         };
+        let mut by_index = false;
         let assets = if let Some(index) = &self.search_index
             && let Some(page) = index.search(query).await?
         {
+            by_index = true;
             // Rows of recent pages come from memory, the others from the store.
             let (cached, epoch) = index.cached_rows(&page);
             let missing: Vec<(bool, String)> = page
@@ -152,7 +154,7 @@ impl App {
         } else {
             self.store.list(query).await?
         };
-        self.shown_assets(assets).await
+        self.shown_assets(assets, by_index).await
     }
 
     /// Finds a file by its full path (`/folder/name.jpg`), with ImageKit's message when absent.

@@ -124,6 +124,8 @@ pub struct App {
     /// Wakes this node's job loop when a request queues a job.
     pub(crate) job_queued: tokio::sync::Notify,
     pub(crate) search_index: Option<Arc<crate::index::SearchIndex>>,
+    /// The fields as of a search index field generation (`custom_fields::fields_for_listing`).
+    pub(crate) listing_fields: std::sync::Mutex<Option<(u64, Arc<crate::model::FieldSet>)>>,
 }
 
 impl App {
@@ -149,6 +151,7 @@ impl App {
             settings,
             job_queued: tokio::sync::Notify::new(),
             search_index,
+            listing_fields: std::sync::Mutex::new(None),
         })
     }
 

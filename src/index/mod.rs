@@ -79,6 +79,9 @@ pub struct SearchIndex {
     state: RwLock<Option<State>>,
     catching_up: tokio::sync::Mutex<()>,
     rows: rows::RowCache,
+    /// Counts catch-ups that applied a custom metadata field event, so that what depends on
+    /// the fields can tell it is still current.
+    field_changes: std::sync::atomic::AtomicU64,
 }
 
 /// Size figures for logs and benchmarks.
@@ -101,7 +104,13 @@ impl SearchIndex {
             state: RwLock::new(None),
             catching_up: tokio::sync::Mutex::new(()),
             rows: rows::RowCache::new(tuning.page_cache_rows),
+            field_changes: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Changes with every catch-up that applied a custom metadata field's event.
+    pub fn field_generation(&self) -> u64 {
+        self.field_changes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The cached rows of a page (`rows::RowCache::lookup`).
@@ -282,6 +291,13 @@ impl SearchIndex {
             let Some(state) = guard.as_mut() else {
                 return Ok(());
             };
+            if fresh
+                .iter()
+                .any(|e| e.kind.starts_with("custom-metadata-field."))
+            {
+                self.field_changes
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             // Under the write lock: no search can complete a page from rows older than this.
             if folders_changed {
                 self.rows.forget_all();
