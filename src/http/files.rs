@@ -267,8 +267,8 @@ pub async fn list(
         .app
         .list_assets(&principal, &query, search_query.as_deref())
         .await?;
-    let items: Vec<Value> = assets.iter().map(|a| listed_json(a, &state.urls)).collect();
-    Ok(Json(Value::Array(items)).into_response())
+    let items: Vec<_> = assets.iter().map(|a| listed_json(a, &state.urls)).collect();
+    Ok(Json(items).into_response())
 }
 
 pub async fn copy(

@@ -38,7 +38,7 @@ fn ai_tags(tags: &Option<Vec<AiTag>>) -> Option<Vec<AiTagJson>> {
 /// `FileDetails`: files and file versions everywhere but the upload response.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FileJson {
+pub struct FileJson<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
@@ -49,8 +49,8 @@ pub struct FileJson {
     pub ai_tags: Option<Vec<AiTagJson>>,
     pub version_info: VersionInfoJson,
     pub custom_coordinates: Option<String>,
-    pub custom_metadata: Map<String, Value>,
-    pub embedded_metadata: Map<String, Value>,
+    pub custom_metadata: &'a Map<String, Value>,
+    pub embedded_metadata: &'a Map<String, Value>,
     pub is_private_file: bool,
     pub is_published: bool,
     pub url: String,
@@ -148,7 +148,7 @@ fn av_fields(media: &crate::model::MediaInfo) -> Map<String, Value> {
         .collect()
 }
 
-pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
+pub fn file_json<'a>(file: &'a FileRecord, urls: &Urls) -> FileJson<'a> {
     let v = &file.version;
     let a = &v.attributes;
     let mut av = av_fields(&v.media);
@@ -168,8 +168,8 @@ pub fn file_json(file: &FileRecord, urls: &Urls) -> FileJson {
             name: format!("Version {}", v.number),
         },
         custom_coordinates: a.custom_coordinates.clone(),
-        custom_metadata: a.custom_metadata.clone(),
-        embedded_metadata: v.media.embedded.clone(),
+        custom_metadata: &a.custom_metadata,
+        embedded_metadata: &v.media.embedded,
         is_private_file: a.is_private,
         is_published: a.is_published,
         url: urls.file_url(file),
@@ -215,12 +215,19 @@ pub fn folder_json(folder: &FolderRecord) -> FolderJson {
     }
 }
 
-pub fn listed_json(asset: &ListedAsset, urls: &Urls) -> Value {
-    let value = match asset {
-        ListedAsset::File(file) => serde_json::to_value(file_json(file, urls)),
-        ListedAsset::Folder(folder) => serde_json::to_value(folder_json(folder)),
-    };
-    value.unwrap_or(Value::Null)
+/// A listing's item: a file (version) or a folder, serialised straight to the response.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ListedJson<'a> {
+    File(Box<FileJson<'a>>),
+    Folder(FolderJson),
+}
+
+pub fn listed_json<'a>(asset: &'a ListedAsset, urls: &Urls) -> ListedJson<'a> {
+    match asset {
+        ListedAsset::File(file) => ListedJson::File(Box::new(file_json(file, urls))),
+        ListedAsset::Folder(folder) => ListedJson::Folder(folder_json(folder)),
+    }
 }
 
 /// The optional fields of an upload response, included only when named in `responseFields`.

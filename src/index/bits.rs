@@ -101,17 +101,37 @@ impl Bits {
     }
 
     pub fn ones(&self) -> impl Iterator<Item = u32> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &word)| {
-            let mut w = word;
-            std::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let bit = w.trailing_zeros();
-                w &= w - 1;
-                Some((i * 64) as u32 + bit)
+        self.ones_from(0)
+    }
+
+    /// The set bits at `start` and after, skipping the words before it.
+    pub fn ones_from(&self, start: u32) -> impl Iterator<Item = u32> + '_ {
+        let first = (start / 64) as usize;
+        let skip = self.words.len().min(first);
+        self.words[skip..]
+            .iter()
+            .enumerate()
+            .map(move |(i, &word)| {
+                let i = i + skip;
+                // Bits before `start` in its own word are masked off.
+                let word = if i == first {
+                    word & (!0u64 << (start % 64))
+                } else {
+                    word
+                };
+                (i, word)
             })
-        })
+            .flat_map(|(i, word)| {
+                let mut w = word;
+                std::iter::from_fn(move || {
+                    if w == 0 {
+                        return None;
+                    }
+                    let bit = w.trailing_zeros();
+                    w &= w - 1;
+                    Some((i * 64) as u32 + bit)
+                })
+            })
     }
 }
 
@@ -126,6 +146,11 @@ mod tests {
         assert_eq!(a.count(), 4);
         a.and_with(&b);
         assert_eq!(a.ones().collect::<Vec<_>>(), vec![5, 129]);
+        let c = Bits::from_ordinals(200, &[3, 63, 64, 100, 199]);
+        assert_eq!(c.ones_from(64).collect::<Vec<_>>(), vec![64, 100, 199]);
+        assert_eq!(c.ones_from(65).collect::<Vec<_>>(), vec![100, 199]);
+        assert_eq!(c.ones_from(4).collect::<Vec<_>>(), vec![63, 64, 100, 199]);
+        assert_eq!(c.ones_from(500).count(), 0);
         a.invert();
         assert_eq!(a.count(), 128);
         assert!(!a.get(5) && a.get(6) && !a.get(130));

@@ -352,7 +352,7 @@ pub fn page(table: &Table, hits: &Bits, query: &ListQuery, sort_hits_below: usiz
     } else {
         // Walk the sorted order, merging in the few hits appended since it was built.
         let base = table.base as u32;
-        let mut delta: Vec<u32> = hits.ones().filter(|&r| r >= base).collect();
+        let mut delta: Vec<u32> = hits.ones_from(base).collect();
         delta.sort_unstable_by(|&a, &b| directed(a, b));
         let sorted = table.sorted(key);
         let walk: Box<dyn Iterator<Item = &u32>> = match order {
