@@ -295,14 +295,27 @@ impl Evaluator<'_> {
             Bound::Excluded(b) => order.partition_point(|&r| t.number(key, r) < b),
             Bound::Unbounded => order.len(),
         };
-        let mut bits = self.bits();
-        if start < end {
+        let end = end.max(start);
+        // Setting a bit is a random access: for a wide range, start full and clear the rows
+        // outside it instead. Rows in no order (dead at the last sort, or the delta) are
+        // decided below or by the final intersection with the live rows.
+        let mut bits = if end - start > order.len() / 2 {
+            let mut bits = Bits::full(t.len());
+            for &r in order[..start].iter().chain(&order[end..]) {
+                bits.clear(r);
+            }
+            bits
+        } else {
+            let mut bits = self.bits();
             bits.set_all(&order[start..end]);
-        }
+            bits
+        };
         for row in t.delta() {
             let v = t.number(key, row);
             if v != ABSENT && test(v) {
                 bits.set(row);
+            } else {
+                bits.clear(row);
             }
         }
         bits
