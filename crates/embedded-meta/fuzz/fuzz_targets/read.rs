@@ -3,7 +3,7 @@
 //! gives the container walks something to start from:
 //!
 //!   cargo install cargo-fuzz
-//!   mkdir -p corpus/read && cp /work/shared/corpus/*.{jpg,png,webp,heic,avif,tif,tiff} corpus/read/
+//!   mkdir -p fuzz/corpus/read && cp ../../../shared/corpus/*.{jpg,png,webp,heic,HEIC,avif,tif,tiff,mp4,mov,webm,mp3,wav,gif} fuzz/corpus/read/
 //!   cd fuzz && cargo fuzz run read --sanitizer none -- -max_len=262144 -max_total_time=600 -rss_limit_mb=256
 #![no_main]
 
