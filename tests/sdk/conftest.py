@@ -15,18 +15,22 @@ import atexit
 import ctypes
 import hashlib
 import hmac
+import http.server
 import itertools
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import httpx
 import pytest
@@ -521,3 +525,52 @@ __all__ = [
     "fetch",
     "sign_path",
 ]
+
+
+# --------------------------------------------------------------------------
+# a tiny file server on loopback (for upload from URL and metadata from URL)
+# --------------------------------------------------------------------------
+
+
+class _V6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+@contextmanager
+def serve_files(files: Dict[str, Tuple[str, bytes]], ipv6: bool = False) -> Iterator[str]:
+    """Serves `files` (path -> (content type, bytes)) on 127.0.0.1 and, with `ipv6`, on [::1]
+    at the same port when it is free; yields `http://127.0.0.1:<port>`. Other paths are 404."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            found = files.get(self.path.split("?", 1)[0])
+            if found is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            content_type, body = found
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    servers = [srv]
+    if ipv6:
+        try:
+            servers.append(_V6Server(("::1", srv.server_address[1]), Handler))
+        except OSError:
+            pass
+    for s in servers:
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()

@@ -21,12 +21,10 @@ JSONs (``exiftool -json -G1 -n``, in ``corpus/exiftool/``):
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import math
 import re
 import struct
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -47,6 +45,7 @@ from conftest import (
     make_png,
     raw_list,
     raw_upload,
+    serve_files,
     unique_png,
 )
 
@@ -905,34 +904,12 @@ def test_generated_camera_jpeg_round_trip(client, folder):
 # ================================================================ 5. GET /v1/metadata?url=
 
 
-class _Serve(http.server.BaseHTTPRequestHandler):
-    payload = b""
-
-    def do_GET(self):
-        if self.path.startswith("/photo.jpg"):
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(self.payload)))
-            self.end_headers()
-            self.wfile.write(self.payload)
-        else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
 @pytest.fixture
 def local_jpeg():
     """Serves Canon_40D.jpg as /photo.jpg on 127.0.0.1."""
     body = corpus("Canon_40D.jpg").read_bytes()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Serve,), {"payload": body}))
-    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", body
-    srv.shutdown()
-    srv.server_close()
+    with serve_files({"/photo.jpg": ("image/jpeg", body)}) as url:
+        yield url, body
 
 
 def test_metadata_of_own_url(server, client, folder):

@@ -1,11 +1,8 @@
 """POST /api/v1/files/upload through the Python SDK (and raw multipart where the SDK cannot)."""
 
 import base64
-import http.server
 import io
 import re
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -20,6 +17,7 @@ from conftest import (
     multipart_upload,
     raw_list,
     raw_upload,
+    serve_files,
     unique_png,
 )
 
@@ -529,53 +527,14 @@ def test_nothing_stored_after_rejections(client, folder):
 # ---------------------------------------------------------------- URL uploads
 
 
-class _Files(http.server.BaseHTTPRequestHandler):
-    payload = b""
-    big = b""
-
-    def do_GET(self):
-        if self.path.startswith("/big.bin"):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(self.big)))
-            self.end_headers()
-            self.wfile.write(self.big)
-        elif self.path.startswith("/img.png"):
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(self.payload)))
-            self.end_headers()
-            self.wfile.write(self.payload)
-        else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    def log_message(self, *a):
-        pass
-
-
-class _V6Server(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
 @pytest.fixture
 def local_http():
-    """Serves /img.png on 127.0.0.1 and, on the same port if possible, on [::1]."""
+    """Serves /img.png (and a 2 MB /big.bin) on 127.0.0.1 and, on the same port if possible,
+    on [::1]."""
     png = make_png(33, 17, seed=4242)
-    handler = type("H", (_Files,), {"payload": png, "big": bytes(2_000_000)})
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    servers = [srv]
-    try:
-        servers.append(_V6Server(("::1", srv.server_address[1]), handler))
-    except OSError:
-        pass
-    for s in servers:
-        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", png
-    for s in servers:
-        s.shutdown()
-        s.server_close()
+    files = {"/img.png": ("image/png", png), "/big.bin": ("application/octet-stream", bytes(2_000_000))}
+    with serve_files(files, ipv6=True) as url:
+        yield url, png
 
 
 @pytest.mark.parametrize(
