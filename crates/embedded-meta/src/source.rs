@@ -207,6 +207,14 @@ impl Bytes for Slice<'_> {
     }
 }
 
+/// Where a read at `off` of a `len`-byte window starting at `start` lands in what holds the
+/// window, and the part of `buf` it may fill (none past the window's end).
+fn window(start: u64, len: u64, off: u64, buf: &mut [u8]) -> Option<(u64, &mut [u8])> {
+    let room = usize::try_from(len.saturating_sub(off)).unwrap_or(usize::MAX);
+    let n = buf.len().min(room);
+    Some((start.checked_add(off)?, buf.get_mut(..n)?))
+}
+
 /// `len` bytes of the file from `start`.
 pub(crate) struct Region<'s, 'a, R> {
     pub(crate) src: &'s mut Source<'a, R>,
@@ -220,9 +228,7 @@ impl<R: Read + Seek> Bytes for Region<'_, '_, R> {
     }
 
     fn read_at(&mut self, off: u64, buf: &mut [u8]) -> usize {
-        let room = usize::try_from(self.len.saturating_sub(off)).unwrap_or(usize::MAX);
-        let n = buf.len().min(room);
-        let (Some(abs), Some(dst)) = (self.start.checked_add(off), buf.get_mut(..n)) else {
+        let Some((abs, dst)) = window(self.start, self.len, off, buf) else {
             return 0;
         };
         self.src.read_at(abs, dst)
@@ -243,9 +249,7 @@ impl Bytes for Sub<'_> {
     }
 
     fn read_at(&mut self, off: u64, buf: &mut [u8]) -> usize {
-        let room = usize::try_from(self.len.saturating_sub(off)).unwrap_or(usize::MAX);
-        let n = buf.len().min(room);
-        let (Some(abs), Some(dst)) = (self.start.checked_add(off), buf.get_mut(..n)) else {
+        let Some((abs, dst)) = window(self.start, self.len, off, buf) else {
             return 0;
         };
         self.inner.read_at(abs, dst)
