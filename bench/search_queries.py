@@ -112,6 +112,16 @@ def queries(until: dt.date) -> list[dict]:
         dict(label='approved = false AND campaign HAS "summer"',
              q='"customMetadata.approved" = false AND "customMetadata.campaign" HAS "summer"',
              sort="DESC_UPDATED", limit=50, kind="Boolean and a words search in a Text field"),
+        dict(label='LocationTaken within 10 km of Paris',
+             q='"embeddedMetadata.LocationTaken" = "48.8566,2.3522 10km"', sort="DESC_CREATED",
+             limit=50, kind="geographic radius (~0.8 % of files)"),
+        dict(label='LocationTaken in a box by Tokyo AND Make = "Apple"',
+             q='"embeddedMetadata.LocationTaken" = "35.5,139.5|35.8,139.8" AND '
+               '"embeddedMetadata.Make" = "Apple"',
+             sort="ASC_NAME", limit=50, kind="geographic box and an embedded key"),
+        dict(label='LocationTaken in a polygon (southern hemisphere), skip 1000',
+             q='"embeddedMetadata.LocationTaken" = "-10,110|-10,160|-45,160|-45,110|-30,0"',
+             sort="DESC_CREATED", skip=1000, limit=50, kind="geographic polygon, deep page"),
     ]
 
 

@@ -425,6 +425,7 @@ struct Version {
     created_at: i64,
     updated_at: i64,
     custom_metadata: Map<String, Value>,
+    embedded_metadata: Map<String, Value>,
 }
 
 struct File {
@@ -612,7 +613,7 @@ impl Library {
                         .cloned()
                         .collect(),
                     custom_metadata: v.custom_metadata.clone(),
-                    embedded_metadata: Default::default(),
+                    embedded_metadata: v.embedded_metadata.clone(),
                 });
             }
         }
@@ -705,6 +706,10 @@ impl Library {
                         (
                             "custom_metadata",
                             text(&Value::Object(v.custom_metadata.clone()).to_string()),
+                        ),
+                        (
+                            "embedded_metadata",
+                            text(&Value::Object(v.embedded_metadata.clone()).to_string()),
                         ),
                         ("is_private", Cell::Bool(v.private)),
                         ("is_published", Cell::Bool(v.published)),
@@ -850,8 +855,71 @@ impl Version {
             created_at: *rng.pick(times),
             updated_at: *rng.pick(times),
             custom_metadata: custom_values(rng, fields),
+            embedded_metadata: if image {
+                embedded_values(rng)
+            } else {
+                Map::new()
+            },
         }
     }
+}
+
+/// Latitudes and longitudes places are made of: on each other's boxes' edges, near the poles
+/// and on both sides of the antimeridian.
+const LATITUDES: [f64; 9] = [-33.5, -10.0, 0.0, 10.0, 40.0, 40.5, 45.0, 50.0, 89.0];
+const LONGITUDES: [f64; 7] = [-179.5, -74.0, 0.0, 100.0, 102.5, 105.0, 179.5];
+const MAKES: [&str; 3] = ["Canon", "Apple", "NIKON CORPORATION"];
+
+fn grid_point(rng: &mut Rng) -> (f64, f64) {
+    let lat = *rng.pick(&LATITUDES);
+    let lng = *rng.pick(&LONGITUDES);
+    if rng.chance(40) {
+        // Off the grid by up to about 50 km.
+        let jitter = |rng: &mut Rng| (rng.below(1001) as f64 - 500.0) / 1000.0 * 0.45;
+        (
+            (lat + jitter(rng)).clamp(-90.0, 90.0),
+            lng + jitter(rng) * 0.5,
+        )
+    } else {
+        (lat, lng)
+    }
+}
+
+/// Camera metadata: a place in one of the three ways files give it, a make, an ISO.
+fn embedded_values(rng: &mut Rng) -> Map<String, Value> {
+    let mut values = Map::new();
+    if rng.chance(60) {
+        let (lat, lng) = grid_point(rng);
+        match rng.below(4) {
+            // EXIF: magnitudes and hemispheres.
+            0 | 1 => {
+                values.insert("GPSLatitude".into(), lat.abs().into());
+                values.insert(
+                    "GPSLatitudeRef".into(),
+                    if lat < 0.0 { "S" } else { "N" }.into(),
+                );
+                values.insert("GPSLongitude".into(), lng.abs().into());
+                values.insert(
+                    "GPSLongitudeRef".into(),
+                    if lng < 0.0 { "W" } else { "E" }.into(),
+                );
+            }
+            // XMP: signed degrees.
+            2 => {
+                values.insert("GPSLatitude".into(), lat.into());
+                values.insert("GPSLongitude".into(), lng.into());
+            }
+            // QuickTime: "lat lng alt".
+            _ => {
+                values.insert("GPSCoordinates".into(), format!("{lat} {lng} 12.5").into());
+            }
+        }
+    }
+    if rng.chance(70) {
+        values.insert("Make".into(), (*rng.pick(&MAKES)).into());
+        values.insert("ISO".into(), (*rng.pick(&[100, 200, 400, 3200])).into());
+    }
+    values
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,6 +932,8 @@ struct QueryWriter<'a> {
     mentions_type: bool,
     /// Whether a `"customMetadata.<field>"` condition has been written.
     mentions_custom: bool,
+    /// … an `"embeddedMetadata.LocationTaken"` one.
+    mentions_location: bool,
 }
 
 /// Characters that end a bare word (the parser's rule); `:` too, to keep it simple.
@@ -1110,8 +1180,78 @@ impl QueryWriter<'_> {
                         .pick(&["true", "false", "TRUE", "False", "\"true\"", "\"false\""]);
                 format!("{field}{op}{flag}")
             }
+            84..=91 => self.embedded_condition(),
             _ => self.path_condition(),
         }
+    }
+
+    /// `"embeddedMetadata.LocationTaken"` (every area shape) or another embedded key.
+    fn embedded_condition(&mut self) -> String {
+        if self.rng.chance(35) {
+            let field = "\"embeddedMetadata.Make\"";
+            return match self.rng.below(3) {
+                0 => format!("{field} {}", self.keyword("EXISTS")),
+                _ => {
+                    let make = *self.rng.pick(&MAKES);
+                    let value = self.quoted(make);
+                    format!("{field}{}{value}", self.symbol("="))
+                }
+            };
+        }
+        if self.rng.chance(20) {
+            let field = "\"embeddedMetadata.ISO\"";
+            let op = *self.rng.pick(&["<", "<=", ">", ">=", "="]);
+            let iso = *self.rng.pick(&[100, 150, 400, 3200]);
+            return format!("{field}{}{iso}", self.symbol(op));
+        }
+        self.mentions_location = true;
+        let field = "\"embeddedMetadata.LocationTaken\"";
+        match self.rng.below(20) {
+            0 => format!("{field} {}", self.keyword("EXISTS")),
+            1 => format!("{field} {} {}", self.keyword("NOT"), self.keyword("EXISTS")),
+            2 => {
+                let areas = [self.area(), self.area()];
+                let op = if self.rng.chance(50) { "IN" } else { "NOT IN" };
+                format!("{field} {} {}", self.keyword(op), self.list(&areas))
+            }
+            3 | 4 => {
+                let area = self.area();
+                format!("{field}{}{area}", self.not_eq())
+            }
+            _ => {
+                let area = self.area();
+                format!("{field}{}{area}", self.symbol("="))
+            }
+        }
+    }
+
+    /// A quoted area: a circle, a box or a polygon around the library's places.
+    fn area(&mut self) -> String {
+        let point = |w: &mut Self| {
+            let (lat, lng) = grid_point(&mut w.rng);
+            if w.rng.chance(20) {
+                format!("{lat} , {lng}")
+            } else {
+                format!("{lat},{lng}")
+            }
+        };
+        let text = match self.rng.below(3) {
+            0 => {
+                let radius = *self.rng.pick(&[
+                    "0m", "10m", "1km", "50km", "60 km", "500km", "2000KM", "30mi", "25000km",
+                ]);
+                format!("{} {radius}", point(self))
+            }
+            1 => format!("{}|{}", point(self), point(self)),
+            _ => {
+                let count = self.rng.range(3, 6);
+                (0..count)
+                    .map(|_| point(self))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            }
+        };
+        format!("\"{text}\"")
     }
 
     fn name_condition(&mut self) -> String {
@@ -1610,6 +1750,8 @@ struct Case {
     query: ListQuery,
     /// Whether the text tests a custom metadata field.
     custom: bool,
+    /// … where files were made.
+    location: bool,
 }
 
 fn random_list_query(rng: &mut Rng, library: &Library) -> ListQuery {
@@ -1693,12 +1835,14 @@ fn make_case(library: &Library, case: usize) -> Case {
         library,
         mentions_type: false,
         mentions_custom: false,
+        mentions_location: false,
     };
     let text = writer.query();
     Case {
         text,
         query,
         custom: writer.mentions_custom,
+        location: writer.mentions_location,
     }
 }
 
@@ -1711,6 +1855,7 @@ fn make_custom_case(library: &Library, case: usize) -> Case {
         library,
         mentions_type: false,
         mentions_custom: false,
+        mentions_location: false,
     };
     let mut text = writer.custom_condition();
     if writer.rng.chance(40) {
@@ -1723,6 +1868,7 @@ fn make_custom_case(library: &Library, case: usize) -> Case {
         text,
         query,
         custom: true,
+        location: writer.mentions_location,
     }
 }
 
@@ -1893,10 +2039,16 @@ struct Stats {
     /// Cases testing custom metadata, and how many of them matched rows.
     custom: usize,
     custom_nonempty: usize,
+    /// … testing where files were made.
+    location: usize,
+    location_nonempty: usize,
 }
 
 impl Stats {
-    fn count(&mut self, search: &SearchFilter, custom: bool, rows: usize) {
+    fn count(&mut self, search: &SearchFilter, case: &Case, rows: usize) {
+        let custom = case.custom;
+        self.location += usize::from(case.location);
+        self.location_nonempty += usize::from(case.location && rows > 0);
         self.cases += 1;
         self.nonempty += usize::from(rows > 0);
         self.rows += rows;
@@ -1916,16 +2068,13 @@ async fn check_library(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for case in cases() {
-        let Case {
-            text,
-            mut query,
-            custom,
-        } = make_case(library, case);
+        let made = make_case(library, case);
+        let (text, mut query) = (made.text.clone(), made.query.clone());
         let search = parse(library, &text);
         query.search = Some(search.clone());
         let expected = reference_rows(library, &query.effective_search(), &query);
         let actual = store_rows(store, index, &query).await;
-        stats.count(&search, custom, expected.len());
+        stats.count(&search, &made, expected.len());
         if expected != actual {
             let checked = Checked {
                 engine,
@@ -1952,11 +2101,8 @@ async fn check_paging(
     let mut failures = Vec::new();
     let mut rng = Rng::new(library.seed ^ 0x9a9e);
     for case in 10_000..10_012 {
-        let Case {
-            text,
-            mut query,
-            custom,
-        } = make_case(library, case);
+        let made = make_case(library, case);
+        let (text, mut query) = (made.text.clone(), made.query.clone());
         // Broad enough to page through: the random query OR something many rows match.
         let broad = *rng.pick(&[
             "tags EXISTS",
@@ -1985,7 +2131,7 @@ async fn check_paging(
             failures.push(report(&checked, &expected, &full));
             continue;
         }
-        stats.count(&search, custom, full.len());
+        stats.count(&search, &made, full.len());
         let k = *rng.pick(&[1u32, 2, 3, 5, 7, 16]);
         let mut paged = Vec::new();
         loop {
@@ -2017,13 +2163,15 @@ async fn check_paging(
 fn finish(engine: &str, failures: Vec<String>, stats: &Stats, random_cases: bool) {
     println!(
         "{engine}: {} cases, {} with rows ({} rows in all), {} looking at every kind; \
-         {} testing custom metadata, {} of them with rows",
+         {} testing custom metadata, {} of them with rows; {} testing locations, {} with rows",
         stats.cases,
         stats.nonempty,
         stats.rows,
         stats.with_type,
         stats.custom,
-        stats.custom_nonempty
+        stats.custom_nonempty,
+        stats.location,
+        stats.location_nonempty
     );
     if !failures.is_empty() {
         for failure in failures.iter().take(5) {
@@ -2042,6 +2190,13 @@ fn finish(engine: &str, failures: Vec<String>, stats: &Stats, random_cases: bool
             "{engine}: only {} of {} queries matched anything",
             stats.nonempty,
             stats.cases
+        );
+        assert!(
+            stats.location * 20 > stats.cases && stats.location_nonempty * 3 > stats.location,
+            "{engine}: {} of {} queries test where files were made, {} of them match anything",
+            stats.location,
+            stats.cases,
+            stats.location_nonempty
         );
         assert!(
             stats.custom * 4 > stats.cases && stats.custom_nonempty * 2 > stats.custom,

@@ -19,6 +19,9 @@ pub const FOLDER_COPY: &str = "folder-copy";
 pub const FOLDER_MOVE: &str = "folder-move";
 pub const FOLDER_RENAME: &str = "folder-rename";
 pub const FOLDER_KINDS: &[&str] = &[FOLDER_COPY, FOLDER_MOVE, FOLDER_RENAME];
+/// Reads the metadata of versions stored without it (`App::backfill_metadata`); queued by
+/// every node when it starts, which is when migrations may have asked for it.
+pub const METADATA_BACKFILL: &str = "metadata-backfill";
 /// Every kind this build knows how to run.
 pub const KNOWN_KINDS: &[&str] = &[
     BLOB_SWEEP,
@@ -26,6 +29,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     FOLDER_COPY,
     FOLDER_MOVE,
     FOLDER_RENAME,
+    METADATA_BACKFILL,
 ];
 
 /// The default lease; see `AppSettings::job_lease`.
@@ -45,6 +49,14 @@ fn after(now: Timestamp, d: Duration) -> Timestamp {
 impl App {
     /// Schedules periodic jobs and runs claimable ones, forever.
     pub async fn run_background(&self, node: &str) {
+        let backfill = format!("{METADATA_BACKFILL}-{}", crate::model::AssetId::generate());
+        if let Err(e) = self
+            .store
+            .enqueue_job(&backfill, METADATA_BACKFILL, &json!({}), Timestamp::now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not queue the metadata backfill");
+        }
         loop {
             if let Err(e) = self.schedule_periodic().await {
                 tracing::warn!(error = %e, "could not schedule periodic jobs");
@@ -180,6 +192,7 @@ impl App {
                 Ok(json!({ "removedBlobs": removed }))
             }
             BLOB_SCRUB => self.scrub_blobs().await,
+            METADATA_BACKFILL => self.backfill_metadata().await,
             FOLDER_COPY | FOLDER_MOVE | FOLDER_RENAME => self.run_folder_transfer(job, node).await,
             other => Err(AppError::NotSupported(format!("unknown job kind {other}"))),
         }

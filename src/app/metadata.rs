@@ -1,11 +1,17 @@
 //! What a file's bytes say about it (`GET /v1/files/{id}/metadata`, `GET /v1/metadata`).
 
 use futures_util::StreamExt;
+use serde_json::json;
 
 use super::upload::read_media;
 use super::{App, AppError};
 use crate::blobs::spool::SpoolFile;
-use crate::model::{FileRecord, MediaInfo, Principal};
+use crate::model::{FileRecord, MediaInfo, Principal, Timestamp};
+
+/// Versions the backfill reads per store query.
+const BACKFILL_BATCH: u32 = 100;
+/// Failures the backfill logs one by one; the rest are counted in its summary.
+const BACKFILL_LOGGED_FAILURES: u64 = 20;
 
 impl App {
     /// A file (its current version) with its metadata read: at upload, or now for versions
@@ -13,20 +19,73 @@ impl App {
     pub async fn file_metadata(&self, actor: &Principal, id: &str) -> Result<FileRecord, AppError> {
         let mut file = self.file_details(actor, id).await?;
         if file.version.media.technical.is_none() {
-            let mut spool = SpoolFile::create(&self.settings.spool_dir).await?;
-            let mut bytes = self
-                .blobs
-                .read(&file.version.blob, 0, file.version.size)
+            let read = self
+                .read_stored_media(&file.version.blob, file.version.size)
                 .await?;
-            while let Some(chunk) = bytes.next().await {
-                spool.write(&chunk?).await?;
-            }
-            spool.finish().await?;
-            let read = read_media(spool.path()).await?;
             file.version.media.embedded = read.embedded;
             file.version.media.technical = read.technical;
         }
         Ok(file)
+    }
+
+    /// What a stored blob is and the metadata it carries.
+    async fn read_stored_media(&self, blob: &str, size: u64) -> Result<MediaInfo, AppError> {
+        let mut spool = SpoolFile::create(&self.settings.spool_dir).await?;
+        let mut bytes = self.blobs.read(blob, 0, size).await?;
+        while let Some(chunk) = bytes.next().await {
+            spool.write(&chunk?).await?;
+        }
+        spool.finish().await?;
+        read_media(spool.path()).await
+    }
+
+    /// Reads and stores the metadata of every version whose bytes were never read (uploaded
+    /// before Kura read metadata, or marked by a migration that stores more of it): the
+    /// `metadata-backfill` job every node queues when it starts. A version whose bytes cannot
+    /// be read is logged and left for the next start.
+    pub(crate) async fn backfill_metadata(&self) -> Result<serde_json::Value, AppError> {
+        let (mut read, mut failed) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let batch = self
+                .store
+                .unread_versions(after.as_deref(), BACKFILL_BATCH)
+                .await?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = Some(last.id.clone());
+            for version in &batch {
+                match self.read_stored_media(&version.blob, version.size).await {
+                    Ok(media) => {
+                        if self
+                            .store
+                            .store_read_metadata(version, &media, Timestamp::now())
+                            .await?
+                        {
+                            read += 1;
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        if failed <= BACKFILL_LOGGED_FAILURES {
+                            tracing::warn!(version = %version.id, error = %e,
+                                "could not read a stored version's metadata");
+                        }
+                    }
+                }
+            }
+        }
+        if failed > 0 {
+            tracing::warn!(
+                read,
+                failed,
+                "metadata backfill finished; some versions unread"
+            );
+        } else if read > 0 {
+            tracing::info!(read, "metadata backfill finished");
+        }
+        Ok(json!({ "read": read, "failed": failed }))
     }
 
     /// A file of this library by its delivery path (the part of a URL after the URL

@@ -212,7 +212,33 @@ impl App {
     }
 }
 
-/// Identifies the spooled bytes by reading their headers.
+/// Most pixels of an image Kura decodes for its perceptual hash: a header may declare more
+/// than the file holds (a decompression bomb), and the probe reads only headers.
+const MAX_HASHED_PIXELS: u64 = 100_000_000;
+/// Raster formats libvips decodes and a perceptual hash means something for.
+const HASHED_FORMATS: &[&str] = &[
+    "jpg", "png", "webp", "gif", "tiff", "heic", "heif", "avif", "bmp",
+];
+
+/// The image's perceptual hash (`media::phash`), when it is a raster image of a sane size;
+/// an image that cannot be decoded gets none, and a warning.
+fn perceptual_hash(probe: &crate::media::probe::Probe, path: &std::path::Path) -> Option<String> {
+    let (w, h) = probe.dimensions?;
+    if !probe.is_image()
+        || !HASHED_FORMATS.contains(&probe.format)
+        || u64::from(w) * u64::from(h) > MAX_HASHED_PIXELS
+    {
+        return None;
+    }
+    match crate::media::phash::of_file(path) {
+        Ok(hash) => Some(hash),
+        Err(e) => {
+            tracing::warn!(error = %e, "no perceptual hash");
+            None
+        }
+    }
+}
+
 /// What the bytes are (`media::probe`) and the metadata they carry (`media::metadata`), read
 /// on a blocking thread. Broken metadata never fails an upload: it is read as far as it goes,
 /// and what was wrong is logged.
@@ -223,7 +249,10 @@ pub(crate) async fn read_media(path: &std::path::Path) -> Result<MediaInfo, AppE
         let len = file.metadata()?.len();
         let mut reader = std::io::BufReader::with_capacity(64 * 1024, &mut file);
         let probe = crate::media::probe::probe(&mut reader, len)?;
-        let metadata = crate::media::metadata::extract(&mut reader, len);
+        let mut metadata = crate::media::metadata::extract(&mut reader, len);
+        if let Some(hash) = perceptual_hash(&probe, &path) {
+            metadata.technical.insert("pHash".into(), hash.into());
+        }
         Ok((probe, metadata))
     })
     .await

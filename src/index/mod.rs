@@ -16,6 +16,7 @@
 mod bits;
 mod custom;
 mod folders;
+mod locations;
 mod query;
 pub mod rows;
 mod table;
@@ -431,6 +432,7 @@ fn push_folder_row(table: &mut Table, folders: &Folders, slot: u32) {
         tags: &[],
         custom: None,
         embedded: None,
+        location: None,
     });
 }
 

@@ -196,6 +196,16 @@ impl Evaluator<'_> {
                 }
                 bits
             }
+            Test::LocationKnown => {
+                let mut bits = self.bits();
+                t.locations.known(&mut bits);
+                bits
+            }
+            Test::LocationIn(areas) => {
+                let mut bits = self.bits();
+                t.locations.within(areas, &mut bits);
+                bits
+            }
             Test::Flag(field, value) => {
                 let slot = match field {
                     FlagField::Private => 0,

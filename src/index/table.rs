@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::bits::{Bits, Posting};
 use super::custom::{ColumnOrders, CustomColumns};
+use super::locations::Locations;
 use crate::model::FileKind;
+use crate::model::geo::{GeoPoint, Located};
 use crate::model::search::{AssetKind, IndexedVersion, words};
 
 /// A 24-hex-digit id as 12 bytes; byte order equals the text's order.
@@ -77,6 +79,7 @@ pub struct NewRow<'a> {
     pub tags: &'a [String],
     pub custom: Option<&'a serde_json::Map<String, serde_json::Value>>,
     pub embedded: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub location: Option<Located>,
 }
 
 impl<'a> NewRow<'a> {
@@ -104,6 +107,7 @@ impl<'a> NewRow<'a> {
             tags: &v.tags,
             custom: Some(&v.custom_metadata),
             embedded: Some(&v.embedded_metadata),
+            location: v.location.map(GeoPoint::located),
         })
     }
 }
@@ -188,6 +192,7 @@ pub struct Table {
     pub flag_set: [Posting; 3],
     pub custom: CustomColumns,
     pub embedded: CustomColumns,
+    pub locations: Locations,
 
     tag_ids: HashMap<Box<str>, u32>,
     tag_names: Vec<Box<str>>,
@@ -260,6 +265,7 @@ impl Table {
         }
         self.custom.shrink();
         self.embedded.shrink();
+        self.locations.shrink();
     }
 
     pub fn kind(&self, row: u32) -> AssetKind {
@@ -373,6 +379,9 @@ impl Table {
         }
         if let Some(embedded) = new.embedded {
             self.embedded.push(ordinal, embedded);
+        }
+        if let Some(point) = new.location {
+            self.locations.push(ordinal, point);
         }
         self.by_kind[kind].push(ordinal);
         self.by_asset.entry(new.asset).or_default().push(ordinal);
@@ -528,6 +537,7 @@ impl Table {
                 tags: &tags,
                 custom: None,
                 embedded: None,
+                location: self.locations.get(row).copied(),
             });
         }
         fresh.custom = self.custom.remapped(&new_row);

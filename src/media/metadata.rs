@@ -316,3 +316,64 @@ mod tests {
         assert_eq!(m.technical["density"], json!(72));
     }
 }
+
+#[cfg(test)]
+mod location_tests {
+    use serde_json::Value;
+
+    use crate::model::geo::GeoPoint;
+
+    /// Where every corpus file says it was made agrees with exiftool's Composite position
+    /// (which applies the hemispheres), and files without one get none.
+    #[test]
+    fn locations_agree_with_exiftool() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        let reference = dir.join("exiftool");
+        let entries = std::fs::read_dir(&reference).expect("the corpus's exiftool outputs");
+        let (mut located, mut checked) = (0, 0);
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let Ok(Value::Array(outputs)) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            let Some(tags) = outputs.first() else {
+                continue;
+            };
+            let Some(name) = tags.get("SourceFile").and_then(Value::as_str) else {
+                continue;
+            };
+            let Ok(mut file) = std::fs::File::open(dir.join(name)) else {
+                continue;
+            };
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let read = super::extract(&mut file, len);
+            let expected = match (
+                tags.get("Composite:GPSLatitude").and_then(Value::as_f64),
+                tags.get("Composite:GPSLongitude").and_then(Value::as_f64),
+                tags.get("Composite:GPSPosition").and_then(Value::as_str),
+            ) {
+                (Some(lat), Some(lng), _) => Some((lat, lng)),
+                (_, _, Some(position)) => {
+                    let mut parts = position.split(' ').filter_map(|p| p.parse::<f64>().ok());
+                    parts.next().zip(parts.next())
+                }
+                _ => None,
+            };
+            let actual = GeoPoint::from_embedded(&read.embedded).map(|p| (p.lat, p.lng));
+            checked += 1;
+            match (expected, actual) {
+                (Some(e), Some(a)) => {
+                    located += 1;
+                    assert!(
+                        (e.0 - a.0).abs() < 1e-6 && (e.1 - a.1).abs() < 1e-6,
+                        "{name}: exiftool {e:?}, Kura {a:?}"
+                    );
+                }
+                (None, None) => {}
+                (e, a) => panic!("{name}: exiftool {e:?}, Kura {a:?}"),
+            }
+        }
+        assert!(checked > 100, "only {checked} corpus files checked");
+        assert!(located >= 15, "only {located} corpus files located");
+    }
+}

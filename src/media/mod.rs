@@ -1,4 +1,6 @@
 //! Media work: identifying what bytes are (and, later, transforming them).
 
 pub mod metadata;
+pub mod phash;
 pub mod probe;
+pub mod vips;

@@ -3,6 +3,7 @@
 
 pub mod asset;
 pub mod custom_field;
+pub mod geo;
 pub mod id;
 pub mod job;
 pub mod list;

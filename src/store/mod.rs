@@ -276,6 +276,24 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     async fn get_purge(&self, id: &str) -> Result<Option<PurgeRecord>, StoreError>;
 
+    /// Versions whose bytes were never read for metadata (uploaded before Kura read it, or
+    /// marked for a new reading by a migration), in id order after `after`.
+    async fn unread_versions(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UnreadVersion>, StoreError>;
+
+    /// Stores what a version's bytes say (its embedded and technical metadata, and a video's
+    /// size where none is known) and logs `file.metadata-read`, unless another node stored it
+    /// first. Returns whether this call wrote it.
+    async fn store_read_metadata(
+        &self,
+        version: &UnreadVersion,
+        media: &MediaInfo,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
     /// Claimed blobs that no version references and that were last claimed before `cutoff`.
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError>;
 
@@ -436,6 +454,15 @@ pub struct LoggedEvent {
 /// Convenience used by the application layer.
 pub type DynMetadataStore = std::sync::Arc<dyn MetadataStore>;
 
+/// A version whose metadata is still to be read from its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadVersion {
+    pub id: String,
+    pub file_id: String,
+    pub blob: String,
+    pub size: u64,
+}
+
 /// The event kinds written to the log.
 pub mod event {
     pub const FILE_CREATED: &str = "file.created";
@@ -446,6 +473,8 @@ pub mod event {
     pub const FILE_MOVED: &str = "file.moved";
     pub const FILE_VERSION_DELETED: &str = "file-version.deleted";
     pub const FILE_VERSION_RESTORED: &str = "file-version.restored";
+    /// A version's metadata was read from its bytes after its upload (the backfill).
+    pub const FILE_METADATA_READ: &str = "file.metadata-read";
     pub const FOLDER_CREATED: &str = "folder.created";
     pub const FOLDER_DELETED: &str = "folder.deleted";
     /// A whole subtree changed path at once; its files keep their ids.

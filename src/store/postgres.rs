@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_embedded_metadata.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_location.sql"),
+    ),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).

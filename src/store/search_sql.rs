@@ -6,6 +6,7 @@
 //! rows lacking the field — the two-valued logic `model::search::reference` defines.
 
 use super::sql::{Dialect, JsonFlavour, Statement};
+use crate::model::geo::GeoArea;
 use crate::model::search::custom::{INSTANT_GLOB, INSTANT_REGEX};
 use crate::model::search::{
     AssetKind, Comparison, CustomScalar, CustomTest, Filter, FlagField, NameMatch, NumericField,
@@ -290,7 +291,75 @@ fn push_test(st: &mut Statement, test: &Test, columns: &Columns, dialect: &Diale
         }
         Test::Custom(name, test) => push_custom(st, "v.custom_metadata", name, test, dialect),
         Test::Embedded(name, test) => push_custom(st, "v.embedded_metadata", name, test, dialect),
+        Test::LocationKnown => {
+            st.push("(v.gps_lat IS NOT NULL)");
+        }
+        Test::LocationIn(areas) => {
+            st.push("(v.gps_lat IS NOT NULL AND (");
+            for (i, area) in areas.iter().enumerate() {
+                if i > 0 {
+                    st.push(" OR ");
+                }
+                push_area(st, area);
+            }
+            st.push("))");
+        }
     }
+}
+
+/// `GeoArea::contains` in SQL, operation for operation, so that a point on an edge gets the
+/// same answer from every evaluator.
+fn push_area(st: &mut Statement, area: &GeoArea) {
+    let range = |st: &mut Statement, column: &str, (low, high): (f64, f64)| {
+        st.push(&format!("{column} >= "))
+            .bind(low)
+            .push(&format!(" AND {column} <= "))
+            .bind(high);
+    };
+    st.push("(");
+    match area {
+        GeoArea::Circle {
+            centre,
+            min_dot,
+            lat,
+        } => {
+            range(st, "v.gps_lat", *lat);
+            st.push(" AND v.gps_x * ")
+                .bind(centre[0])
+                .push(" + v.gps_y * ")
+                .bind(centre[1])
+                .push(" + v.gps_z * ")
+                .bind(centre[2])
+                .push(" >= ")
+                .bind(*min_dot);
+        }
+        GeoArea::Box { lat, lng } => {
+            range(st, "v.gps_lat", *lat);
+            st.push(" AND ");
+            range(st, "v.gps_lng", *lng);
+        }
+        GeoArea::Polygon { lat, lng, edges } => {
+            range(st, "v.gps_lat", *lat);
+            st.push(" AND ");
+            range(st, "v.gps_lng", *lng);
+            st.push(" AND (0");
+            for edge in edges {
+                st.push(" + CASE WHEN v.gps_lat >= ")
+                    .bind(edge.lat_from)
+                    .push(" AND v.gps_lat < ")
+                    .bind(edge.lat_to)
+                    .push(" AND v.gps_lng < ")
+                    .bind(edge.slope)
+                    .push(" * (v.gps_lat - ")
+                    .bind(edge.lat_at)
+                    .push(") + ")
+                    .bind(edge.lng_at)
+                    .push(" THEN 1 ELSE 0 END");
+            }
+            st.push(") % 2 = 1");
+        }
+    }
+    st.push(")");
 }
 
 /// `EXISTS (SELECT 1 FROM <the field's scalars> c WHERE <test on one scalar>)`: a stored

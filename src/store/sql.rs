@@ -19,11 +19,18 @@ pub enum Arg {
     Float(f64),
     NullText,
     NullInt,
+    NullFloat,
 }
 
 impl From<f64> for Arg {
     fn from(v: f64) -> Self {
         Arg::Float(v)
+    }
+}
+
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Arg::NullFloat, Arg::Float)
     }
 }
 
@@ -182,6 +189,7 @@ where
     f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     let mut query = sqlx::query(sql);
     for arg in args {
@@ -192,6 +200,7 @@ where
             Arg::Float(f) => query.bind(*f),
             Arg::NullText => query.bind(None::<String>),
             Arg::NullInt => query.bind(None::<i64>),
+            Arg::NullFloat => query.bind(None::<f64>),
         };
     }
     query
@@ -608,13 +617,21 @@ pub fn row_cells(table: Table, row: &impl RowAccess) -> Result<Vec<Cell>, StoreE
 /// others (`version_derived_cells`), so an import writes each row once, complete.
 pub fn derived_columns(table: Table) -> &'static [&'static str] {
     match table {
-        Table::FileVersions => &["tag_words", "custom_words"],
+        Table::FileVersions => &[
+            "tag_words",
+            "custom_words",
+            "gps_lat",
+            "gps_lng",
+            "gps_x",
+            "gps_y",
+            "gps_z",
+        ],
         _ => &[],
     }
 }
 
-/// `tag_words` and `custom_words` of a `file_versions` row in `table_columns` order.
-pub fn version_derived_cells(row: &[Cell]) -> Result<[Cell; 2], StoreError> {
+/// The `derived_columns` of a `file_versions` row given in `table_columns` order.
+pub fn version_derived_args(row: &[Cell]) -> Result<Vec<Arg>, StoreError> {
     let columns = table_columns(Table::FileVersions);
     let text = |name: &str| -> Option<&str> {
         let at = columns.iter().position(|c| c.0 == name)?;
@@ -650,13 +667,37 @@ pub fn version_derived_cells(row: &[Cell]) -> Result<[Cell; 2], StoreError> {
         .iter()
         .map(String::as_str)
         .chain(ai.iter().map(|t| t.name.as_str()));
-    Ok([
-        Cell::Text(crate::model::search::indexed_words(names)),
-        Cell::Text(crate::model::search::indexed_custom_words(&custom)),
-    ])
+    let embedded = match parse("embedded_metadata")? {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut args = vec![
+        Arg::Text(crate::model::search::indexed_words(names)),
+        Arg::Text(crate::model::search::indexed_custom_words(&custom)),
+    ];
+    args.extend(location_args(&embedded));
+    Ok(args)
 }
 
-pub fn import_query(table: Table, rows: &[Vec<Cell>], overriding: &str) -> Statement {
+/// The `gps_lat`, `gps_lng`, `gps_x`, `gps_y` and `gps_z` of a version with this embedded
+/// metadata (`model::geo`); NULLs where it says nothing of where it was made.
+pub fn location_args(embedded: &serde_json::Map<String, Value>) -> [Arg; 5] {
+    match crate::model::geo::GeoPoint::from_embedded(embedded) {
+        Some(point) => {
+            let p = point.located();
+            [p.lat, p.lng, p.x, p.y, p.z].map(Arg::Float)
+        }
+        None => std::array::from_fn(|_| Arg::NullFloat),
+    }
+}
+
+/// `derived` holds each row's `derived_columns` (none for tables without any).
+pub fn import_query(
+    table: Table,
+    rows: &[Vec<Cell>],
+    derived: &[Vec<Arg>],
+    overriding: &str,
+) -> Statement {
     let columns = table_columns(table);
     let names: Vec<&str> = columns
         .iter()
@@ -670,11 +711,11 @@ pub fn import_query(table: Table, rows: &[Vec<Cell>], overriding: &str) -> State
     ));
     for (i, row) in rows.iter().enumerate() {
         st.push(if i > 0 { ", (" } else { "(" });
-        // Derived cells follow the declared ones; they are text.
-        st.bind_list(row.iter().enumerate().map(|(i, cell)| {
-            let kind = columns.get(i).map_or(ColumnType::Text, |c| c.1);
-            cell_arg(cell, kind)
-        }));
+        let declared = row
+            .iter()
+            .zip(columns)
+            .map(|(cell, column)| cell_arg(cell, column.1));
+        st.bind_list(declared.chain(derived.get(i).into_iter().flatten().cloned()));
         st.push(")");
     }
     st.push(" ON CONFLICT DO NOTHING");

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_embedded_metadata.sql"),
     ),
+    (7, include_str!("../../migrations/sqlite/0007_location.sql")),
 ];
 
 pub struct SqliteEngine {

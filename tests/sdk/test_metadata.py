@@ -24,7 +24,9 @@ import hashlib
 import json
 import math
 import re
+import sqlite3
 import struct
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -1029,6 +1031,13 @@ SEARCH_LIBRARY = [
     ("older.jpg", lambda: camera_jpeg("KuraCam", "Older One", 3200, (NOW - timedelta(days=800)).replace(tzinfo=None))),
     ("plain.png", lambda: make_png(11, 5, seed=6061)),
     ("document.pdf", "document.pdf"),
+    # where they were made: west and south (EXIF's hemisphere tags), a video (QuickTime's
+    # GPSCoordinates), and 0,0
+    ("madrid.jpg", "hdr_iphone_hdr_YES.jpg"),
+    ("kansas.heic", "heic_IMG_5195.HEIC"),
+    ("london.mp4", "video_h264_aac.mp4"),
+    ("kenya.jpg", "Kodak_CX7530.jpg"),
+    ("nullisland.jpg", "phone_samsung_galaxy_s_gps_null_island.jpg"),
 ]
 
 
@@ -1110,6 +1119,64 @@ def OR(*ps):
 
 
 F = "embeddedMetadata."
+EARTH_RADIUS_M = 6371008.8
+
+
+def location(em: dict) -> Optional[tuple]:
+    """Where a file was made, from its embeddedMetadata as the listing shows it (docs/search.md):
+    GPSLatitude/GPSLongitude with their hemisphere references, else GPSCoordinates."""
+    if "GPSLatitude" in em and "GPSLongitude" in em:
+        lat, lng = float(em["GPSLatitude"]), float(em["GPSLongitude"])
+        if em.get("GPSLatitudeRef") == "S":
+            lat = -abs(lat)
+        if em.get("GPSLongitudeRef") == "W":
+            lng = -abs(lng)
+        return lat, lng
+    if isinstance(em.get("GPSCoordinates"), str):
+        lat, lng = em["GPSCoordinates"].split()[:2]
+        return float(lat), float(lng)
+    return None
+
+
+def circle(lat: float, lng: float, metres: float):
+    def holds(p):
+        (plat, plng) = map(math.radians, p)
+        clat, clng = math.radians(lat), math.radians(lng)
+        h = math.sin((plat - clat) / 2) ** 2 + math.cos(plat) * math.cos(clat) * math.sin((plng - clng) / 2) ** 2
+        return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h))) <= metres
+
+    return holds
+
+
+def box(lat1: float, lng1: float, lat2: float, lng2: float):
+    return lambda p: min(lat1, lat2) <= p[0] <= max(lat1, lat2) and min(lng1, lng2) <= p[1] <= max(lng1, lng2)
+
+
+def polygon(*points):
+    def holds(p):
+        inside = False
+        for (alat, alng), (blat, blng) in zip(points, points[1:] + points[:1]):
+            if (alat > p[0]) != (blat > p[0]):
+                if p[1] < (blng - alng) * (p[0] - alat) / (blat - alat) + alng:
+                    inside = not inside
+        return inside
+
+    return holds
+
+
+def loc_pred(op: str, *areas):
+    """The model of `"embeddedMetadata.LocationTaken"` conditions."""
+    within = lambda em: location(em) is not None and any(a(location(em)) for a in areas)  # noqa: E731
+    if op == "EXISTS":
+        return lambda em: location(em) is not None
+    if op == "NOTEXISTS":
+        return lambda em: location(em) is None
+    if op in ("NOT=", "NOTIN"):
+        return lambda em: not within(em)
+    return within
+
+
+L = f'"{F}LocationTaken"'
 # (query, model predicate, expected shape, names that must be in the answer)
 SEARCH_CASES = [
     # text, exactly; `:` begins with
@@ -1193,6 +1260,31 @@ SEARCH_CASES = [
         em_pred("Make", "=", "text", "KuraCam"),
         "some",
         {"recent.jpg", "older.jpg"},
+    ),
+    # LocationTaken: a circle (m, km, mi), a box by its diagonal (either way round), a polygon
+    (f'{L} = "43.4674,11.8851 1km"', loc_pred("=", circle(43.4674, 11.8851, 1000)), "some", {"coolpix.jpg"}),
+    (f'{L} = "43.4674, 11.8851 1 m"', loc_pred("=", circle(43.4674, 11.8851, 1)), "none", set()),
+    (f'{L} = "43.4674,11.8851 10m"', loc_pred("=", circle(43.4674, 11.8851, 10)), "some", {"coolpix.jpg"}),
+    (f'{L} = "45,0 2000km"', loc_pred("=", circle(45, 0, 2_000_000)), "some", {"coolpix.jpg", "madrid.jpg", "london.mp4"}),
+    (f'{L} = "39,-94 50mi"', loc_pred("=", circle(39, -94, 50 * 1609.344)), "some", {"kansas.heic"}),
+    (f'{L} = "0,0 1m"', loc_pred("=", circle(0, 0, 1)), "some", {"nullisland.jpg"}),
+    (f'{L} = "0,0 30000km"', loc_pred("EXISTS"), "some", {"kenya.jpg", "kansas.heic", "london.mp4"}),
+    (f'{L} = "40,-5|41,-3"', loc_pred("=", box(40, -5, 41, -3)), "some", {"madrid.jpg"}),
+    (f'{L} = "41,-3|40,-5"', loc_pred("=", box(40, -5, 41, -3)), "some", {"madrid.jpg"}),
+    (f'{L} = "-1,36|0,37"', loc_pred("=", box(-1, 36, 0, 37)), "some", {"kenya.jpg"}),
+    (f'{L} = "0,36|1,37"', loc_pred("=", box(0, 36, 1, 37)), "none", set()),  # Kenya's S made it south
+    (f'{L} = "51,-1|52,-1|52,1|51,1"', loc_pred("=", polygon((51, -1), (52, -1), (52, 1), (51, 1))), "some", {"london.mp4"}),
+    (f'{L} = "30,-100|55,-100|55,20|45,20|45,-90|30,-90"', loc_pred("=", polygon((30, -100), (55, -100), (55, 20), (45, 20), (45, -90), (30, -90))), "some", {"kansas.heic", "london.mp4"}),  # madrid and coolpix: in the notch
+    (f'{L} NOT = "40,-5|41,-3"', loc_pred("NOT=", box(40, -5, 41, -3)), "some", {"coolpix.jpg", "plain.png", "document.pdf"}),
+    (f'{L} IN ["40,-5|41,-3", "39,-94 50mi"]', loc_pred("IN", box(40, -5, 41, -3), circle(39, -94, 50 * 1609.344)), "some", {"madrid.jpg", "kansas.heic"}),
+    (f'{L} NOT IN ["40,-5|41,-3", "39,-94 50mi"]', loc_pred("NOTIN", box(40, -5, 41, -3), circle(39, -94, 50 * 1609.344)), "some", {"coolpix.jpg", "london.mp4", "plain.png"}),
+    (f'{L} EXISTS', loc_pred("EXISTS"), "some", {"coolpix.jpg", "madrid.jpg", "kansas.heic", "london.mp4", "kenya.jpg", "nullisland.jpg"}),
+    (f'{L} NOT EXISTS', loc_pred("NOTEXISTS"), "some", {"canon40d.jpg", "plain.png", "document.pdf"}),
+    (
+        f'{L} = "45,0 3000km" AND "{F}Make" : "NIKON"',
+        AND(loc_pred("=", circle(45, 0, 3_000_000)), em_pred("Make", ":", "text", "NIKON")),
+        "some",
+        {"coolpix.jpg"},
     ),
 ]
 
@@ -1305,7 +1397,17 @@ def test_search_embedded_reads_new_uploads(slib):
         f'"{F}" = "Canon"',
         f'"{F}Make" HAS "Canon"',
         f'"{F}Keywords" HAS "jambalaya"',
-        f'"{F}LocationTaken" = "40,100 5km"',
+        f'{L} = "40,100"',
+        f'{L} = "40,100 5"',
+        f'{L} = "40,100 5ft"',
+        f'{L} = "91,100 5km"',
+        f'{L} = "40,181|41,0"',
+        f'{L} = "40;100|41,0"',
+        f'{L} = "40,100|"',
+        f'{L} > "40,100 5km"',
+        f'{L} : "40,100 5km"',
+        f'{L} HAS "40"',
+        f'{L} = 40',
     ],
 )
 def test_search_embedded_bad_queries_are_400(slib, query):
@@ -1313,3 +1415,126 @@ def test_search_embedded_bad_queries_are_400(slib, query):
         slib.client.assets.list(search_query=query)
     body = assert_api_error(e, imagekitio.BadRequestError, 400)
     assert "searchQuery" in body["message"], body
+
+
+def test_search_location_errors_say_what_and_where(slib):
+    query = f'{L} = "40,100 5ft"'
+    with pytest.raises(imagekitio.BadRequestError) as e:
+        slib.client.assets.list(search_query=query)
+    body = assert_api_error(e, imagekitio.BadRequestError, 400)
+    column = query.index('"40') + 1
+    assert "`ft` is not a unit of distance" in body["message"], body
+    assert f"(column {column})" in body["message"], body
+    with pytest.raises(imagekitio.BadRequestError) as e:
+        slib.client.assets.list(search_query=f'{L} < "40,100 5km"')
+    body = assert_api_error(e, imagekitio.BadRequestError, 400)
+    assert "takes `=`, `NOT =`, `IN`, `NOT IN`, `EXISTS` and `NOT EXISTS`" in body["message"], body
+
+
+# ================================================================ 8. pHash
+
+
+def _phash_of(client, folder: str, name: str, body: bytes) -> Optional[str]:
+    d, _ = raw_upload(client, file=body, file_name=name, folder=folder, use_unique_file_name=False)
+    return client.files.metadata.get(d["fileId"]).p_hash
+
+
+def _hamming(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def test_phash_is_64_bits_that_survive_resizing_and_recompression(client, folder, tmp_path):
+    """pHash: 16 hex digits; a resized, recompressed copy (made by libvips's own CLI) lands
+    within a few bits, another photo far away (the basis of near-duplicate search)."""
+    original = _phash_of(client, folder, "canon.jpg", corpus("Canon_40D.jpg").read_bytes())
+    assert original and re.fullmatch(r"[0-9a-f]{16}", original), original
+    small = tmp_path / "small.jpg"
+    subprocess.run(["vipsthumbnail", str(corpus("Canon_40D.jpg")), "-s", "320", "-o", f"{small}[Q=40]"], check=True)
+    copy = _phash_of(client, folder, "canon-small.jpg", small.read_bytes())
+    assert copy != original or small.read_bytes() != corpus("Canon_40D.jpg").read_bytes()
+    assert _hamming(original, copy) <= 6, (original, copy)
+    other = _phash_of(client, folder, "nikon.jpg", corpus("Nikon_D70.jpg").read_bytes())
+    assert _hamming(original, other) >= 12, (original, other)
+    # the same pixels in another format hash alike; the same file, the same hash
+    png = tmp_path / "canon.png"
+    subprocess.run(["vips", "copy", str(corpus("Canon_40D.jpg")), str(png)], check=True)
+    assert _hamming(original, _phash_of(client, folder, "canon.png", png.read_bytes())) <= 2
+    assert _phash_of(client, folder, "canon-again.jpg", corpus("Canon_40D.jpg").read_bytes()) == original
+
+
+@pytest.mark.parametrize(
+    "name,hashed",
+    [
+        ("heic_IMG_5195.HEIC", True),
+        ("webp_exif_gps_htc_desire.webp", True),
+        ("gif_animated.gif", True),
+        ("document.pdf", False),  # not an image
+        ("video_h264_aac.mp4", False),
+        ("avif_bomb_17000x17000.avif", False),  # declares 289 megapixels: never decoded
+        ("bomb_pixel_flood.png", False),
+    ],
+)
+def test_phash_only_for_images_of_a_sane_size(client, folder, name, hashed):
+    h = _phash_of(client, folder, f"ph-{name}", corpus(name).read_bytes())
+    assert (h is not None) == hashed, (name, h)
+
+
+# ================================================================ 7. backfill of older versions
+
+
+def _run_sql(server, sql: str) -> None:
+    """Runs SQL on a stopped server's metadata store, whichever engine it uses."""
+    url = server.extra_env.get("KURA_DATABASE_URL")
+    if url:
+        subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+    else:
+        with sqlite3.connect(server.data_dir / "kura.db") as db:
+            db.execute(sql)
+
+
+def test_versions_stored_without_metadata_are_read_when_the_server_starts(tmp_path):
+    """Versions uploaded before Kura read metadata (or marked by migration 7, which stores
+    where files were made) have it read from their bytes by the `metadata-backfill` job every
+    node queues at start: listings, GET …/metadata and searches then see it, older versions
+    included."""
+    from conftest import KuraServer
+
+    s = KuraServer(tmp_path / "backfill").start()
+    c = s.client()
+    folder = f"/backfill-{uuid.uuid4().hex[:6]}"
+    gps = upload_corpus(c, "gps_DSCN0010.jpg", folder, file_name="where.jpg", use_unique_file_name=False)
+    upload_corpus(c, "Canon_40D.jpg", folder, file_name="where.jpg", use_unique_file_name=False)
+    video = upload_corpus(c, "video_h264_aac.mp4", folder, file_name="clip.mp4", use_unique_file_name=False)
+    raw_upload(c, file=unique_png(), file_name="plain.png", folder=folder, use_unique_file_name=False)
+    expected = {i["versionInfo"]["id"]: i["embeddedMetadata"] for i in raw_list(c, path=folder + "/")[0]}
+    versions = {v.version_info.id for v in c.files.versions.list(gps["fileId"])}
+    assert gps["versionInfo"]["id"] in versions and len(versions) == 2
+    assert s.stop() == 0
+
+    # as an install from before migration 6 left them: nothing read
+    _run_sql(
+        s,
+        "UPDATE file_versions SET embedded_metadata = '{}', media_metadata = NULL, gps_lat = NULL, "
+        "gps_lng = NULL, gps_x = NULL, gps_y = NULL, gps_z = NULL, width = CASE WHEN file_type = 'image' "
+        "THEN width END, height = CASE WHEN file_type = 'image' THEN height END",
+    )
+    s.start()
+    c = s.client()
+    deadline = time.monotonic() + 30
+    while True:
+        items = {i["versionInfo"]["id"]: i for i in raw_list(c, path=folder + "/")[0]}
+        if all(items[v]["embeddedMetadata"] == em for v, em in expected.items()):
+            break
+        assert time.monotonic() < deadline, f"metadata not read back: {items}"
+        time.sleep(0.2)
+    assert items[video["versionInfo"]["id"]]["width"] == video["width"]
+
+    # the older version too, and its place is searchable again
+    loc = f'path = "{folder}" AND "{F}LocationTaken" = "43.4674,11.8851 1km"'
+    found = c.assets.with_raw_response.list(search_query=loc + ' AND type = "file-version"').http_response.json()
+    assert [v["versionInfo"]["id"] for v in found] == [gps["versionInfo"]["id"]]
+    found = c.assets.list(search_query=f'path = "{folder}" AND "{F}LocationTaken" = "51.4,-0.08 5km"')
+    assert [f.file_id for f in found] == [video["fileId"]]
+    meta = c.files.metadata.get(video["fileId"])
+    assert meta.duration is not None and meta.video_codec == "h264"
+    s.stop()

@@ -841,7 +841,8 @@ ERRORS = [
     ('"customMetadata.x" = 1', 1, "custommetadata"),
     ('"embeddedMetadata.Ma ke" = "Canon"', 1, "embeddedmetadata"),
     ('"embeddedMetadata.Make" HAS "Canon"', 25, None),
-    ('"embeddedMetadata.LocationTaken" = "40,100 5km"', 1, "locationtaken"),
+    ('"embeddedMetadata.LocationTaken" = "40,100 5 furlongs"', 36, "furlongs"),
+    ('"embeddedMetadata.LocationTaken" >= "40,100 5km"', 34, "locationtaken"),
     ("videoDuration > 1", 1, "videoduration"),
     ('createdBy = "x"', 1, "createdby"),
     ('name = "é" AND bogus = 1', 16, None),  # columns count characters, not bytes

@@ -5,6 +5,7 @@
 use super::custom::{CustomScalar, CustomTest};
 use super::parser::{Condition, Expr, Operand, Operator, Scalar};
 use super::{SearchError, words};
+use crate::model::geo::GeoArea;
 use crate::model::{FieldSet, FieldType, FileKind, FolderPath, Timestamp};
 
 /// What a search row is.
@@ -126,6 +127,10 @@ pub enum Test {
     Custom(String, CustomTest),
     /// A test on the embedded metadata (`embeddedMetadata`) key with this name.
     Embedded(String, CustomTest),
+    /// `"embeddedMetadata.LocationTaken"`: where the file was made is in one of these areas.
+    LocationIn(Vec<GeoArea>),
+    /// … the file says where it was made.
+    LocationKnown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +226,8 @@ fn known_for_kind(test: &Test, kind: AssetKind) -> Option<bool> {
         | Test::Flag(..)
         | Test::Custom(..)
         | Test::Embedded(..)
+        | Test::LocationIn(_)
+        | Test::LocationKnown
             if folder =>
         {
             Some(false)
@@ -434,7 +441,7 @@ fn bind_condition(c: &Condition, now: Timestamp, fields: &FieldSet) -> Result<Fi
         "path" => bind_path(c),
         "videoDuration" => Err(SearchError::at(
             c.field_column,
-            "`videoDuration` is not searchable yet: Kura does not read video durations",
+            "`videoDuration` is not searchable yet",
         )),
         "createdBy" => Err(SearchError::at(
             c.field_column,
@@ -587,10 +594,7 @@ fn bind_embedded(c: &Condition, name: &str, now: Timestamp) -> Result<Filter, Se
         ));
     }
     if name == "LocationTaken" {
-        return Err(SearchError::at(
-            c.field_column,
-            "`embeddedMetadata.LocationTaken` (geographic search) is not supported yet",
-        ));
+        return bind_location(c);
     }
     let test = |t: CustomTest| Filter::Test(Test::Embedded(name.to_owned(), t));
     let ranged = matches!(
@@ -644,6 +648,36 @@ fn bind_embedded(c: &Condition, name: &str, now: Timestamp) -> Result<Filter, Se
         _ => Err(unsupported(
             c,
             "`=`, `:`, `<`, `<=`, `>`, `>=`, `IN`, `NOT =`, `NOT IN`, `EXISTS` and `NOT EXISTS`",
+        )),
+    }
+}
+
+/// `"embeddedMetadata.LocationTaken"`: a virtual key, where the file's GPS tags place it.
+fn bind_location(c: &Condition) -> Result<Filter, SearchError> {
+    match c.operator {
+        Operator::Exists => Ok(Filter::Test(Test::LocationKnown)),
+        Operator::NotExists => Ok(Filter::not(Filter::Test(Test::LocationKnown))),
+        op if is_membership(op) => {
+            let areas = values(c)
+                .into_iter()
+                .map(|v| {
+                    if !v.quoted {
+                        return Err(SearchError::at(
+                            v.column,
+                            "a location is a quoted string: \"lat,lng 5km\", \"lat,lng|lat,lng\" \
+                             or \"lat,lng|lat,lng|lat,lng…\"",
+                        ));
+                    }
+                    GeoArea::parse(&v.text).map_err(|why| {
+                        SearchError::at(v.column, format!("`{}`: {why}", super::shorten(&v.text)))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(membership(c, Test::LocationIn(areas)))
+        }
+        _ => Err(unsupported(
+            c,
+            "`=`, `NOT =`, `IN`, `NOT IN`, `EXISTS` and `NOT EXISTS`",
         )),
     }
 }
@@ -1008,7 +1042,7 @@ mod tests {
         assert!(
             error("videoDuration > 3")
                 .message
-                .contains("video durations")
+                .contains("not searchable yet")
         );
         assert!(
             error("name HAS \"--\"")

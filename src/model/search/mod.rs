@@ -128,6 +128,8 @@ pub struct IndexedVersion {
     pub custom_metadata: serde_json::Map<String, serde_json::Value>,
     /// `embeddedMetadata`, only the keys in `INDEXED_EMBEDDED`.
     pub embedded_metadata: serde_json::Map<String, serde_json::Value>,
+    /// Where the file was made, from all of its embedded metadata (`GeoPoint::from_embedded`).
+    pub location: Option<crate::model::geo::GeoPoint>,
 }
 
 /// The `embeddedMetadata` keys a search index keeps (memory: a photo has a hundred keys);

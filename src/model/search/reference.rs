@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 
 use super::{AssetKind, Filter, FlagField, NumericField, SearchFilter, Test};
 use super::{words, words_match};
+use crate::model::geo::GeoPoint;
 use crate::model::{FileKind, FileTypeFilter, FolderPath, ListQuery, SortField, SortOrder};
 
 /// One searchable row: a file (its current version), an older file version, or a folder.
@@ -98,6 +99,9 @@ fn passes(test: &Test, row: &SearchRecord) -> bool {
             .embedded_metadata
             .get(name)
             .is_some_and(|value| test.holds(&super::custom::scalars(value))),
+        Test::LocationIn(areas) => GeoPoint::from_embedded(&row.embedded_metadata)
+            .is_some_and(|p| areas.iter().any(|a| a.contains(&p.located()))),
+        Test::LocationKnown => GeoPoint::from_embedded(&row.embedded_metadata).is_some(),
     }
 }
 

@@ -24,13 +24,13 @@ use super::sql::{
 };
 use super::{
     BlobReferences, Cell, DeletedFiles, JobFence, LoggedEvent, MAX_VERSIONS, MetadataStore,
-    NewUpload, PurgeRecord, StoreError, Table, VersionDeletion, event,
+    NewUpload, PurgeRecord, StoreError, Table, UnreadVersion, VersionDeletion, event,
 };
 use crate::model::search::{IndexedFolder, IndexedVersion, indexed_custom_words};
 use crate::model::{
     AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
-    FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, Principal,
-    TagChange, Timestamp, VersionRecord,
+    FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo,
+    Principal, TagChange, Timestamp, VersionRecord,
 };
 use crate::store::transfer::TransferCursor;
 
@@ -257,13 +257,14 @@ async fn insert_versions<E: Engine>(
     tx: &mut E::Tx,
     versions: &[VersionRecord],
 ) -> Result<(), StoreError> {
-    // 24 arguments a row, within both engines' per-statement limits.
+    // 29 arguments a row, within both engines' per-statement limits.
     for chunk in versions.chunks(MAPPING_CHUNK) {
         let mut st = Statement::new(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
                 custom_metadata, description, is_private, is_published, created_at, updated_at,
-                tag_words, custom_words, embedded_metadata, media_metadata)
+                tag_words, custom_words, embedded_metadata, media_metadata, gps_lat, gps_lng,
+                gps_x, gps_y, gps_z)
              VALUES ",
         );
         for (i, version) in chunk.iter().enumerate() {
@@ -296,6 +297,8 @@ async fn insert_versions<E: Engine>(
                 Arg::from(Value::Object(m.embedded.clone()).to_string()),
                 Arg::from(m.technical.clone()),
             ]);
+            st.push(", ");
+            st.bind_list(sql::location_args(&m.embedded));
             st.push(")");
         }
         E::execute(tx, &st).await?;
@@ -457,12 +460,13 @@ async fn copy_versions<E: Engine>(
             "INSERT INTO file_versions (id, file_id, number, blob_hash, size, mime, format,
                 file_type, width, height, has_alpha, tags, ai_tags, custom_coordinates,
                 custom_metadata, description, is_private, is_published, tag_words, custom_words,
-                embedded_metadata, media_metadata, created_at, updated_at)
+                embedded_metadata, media_metadata, gps_lat, gps_lng, gps_x, gps_y, gps_z,
+                created_at, updated_at)
              SELECT m.column2, m.column3, m.column4, v.blob_hash, v.size, v.mime, v.format,
                 v.file_type, v.width, v.height, v.has_alpha, v.tags, v.ai_tags,
                 v.custom_coordinates, v.custom_metadata, v.description, v.is_private,
                 v.is_published, v.tag_words, v.custom_words, v.embedded_metadata,
-                v.media_metadata, ",
+                v.media_metadata, v.gps_lat, v.gps_lng, v.gps_x, v.gps_y, v.gps_z, ",
         );
         st.bind(now).push(", ").bind(now).push(" FROM (VALUES ");
         for (i, c) in chunk.iter().enumerate() {
@@ -1368,6 +1372,75 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         }))
     }
 
+    async fn unread_versions(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UnreadVersion>, StoreError> {
+        let mut st = Statement::new(
+            "SELECT id, file_id, blob_hash, size FROM file_versions WHERE media_metadata IS NULL",
+        );
+        if let Some(after) = after {
+            st.push(" AND id > ").bind(after);
+        }
+        st.push(" ORDER BY id LIMIT ").bind(i64::from(limit));
+        self.engine
+            .read(&st)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(UnreadVersion {
+                    id: row.text("id")?,
+                    file_id: row.text("file_id")?,
+                    blob: row.text("blob_hash")?,
+                    size: u64::try_from(row.int("size")?)
+                        .map_err(|_| StoreError::Corrupt("a negative size".into()))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn store_read_metadata(
+        &self,
+        version: &UnreadVersion,
+        media: &MediaInfo,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.engine.begin().await?;
+        let mut st = Statement::new("UPDATE file_versions SET embedded_metadata = ");
+        st.bind(Value::Object(media.embedded.clone()).to_string())
+            .push(", media_metadata = ")
+            .bind(media.technical.clone())
+            .push(", width = COALESCE(width, ")
+            .bind(media.width.map(i64::from))
+            .push("), height = COALESCE(height, ")
+            .bind(media.height.map(i64::from))
+            .push(")");
+        for (column, arg) in ["gps_lat", "gps_lng", "gps_x", "gps_y", "gps_z"]
+            .into_iter()
+            .zip(sql::location_args(&media.embedded))
+        {
+            st.push(&format!(", {column} = ")).bind(arg);
+        }
+        st.push(" WHERE id = ")
+            .bind(version.id.as_str())
+            .push(" AND media_metadata IS NULL");
+        if E::execute(&mut tx, &st).await? == 0 {
+            return Ok(false);
+        }
+        append_event::<E>(
+            &mut tx,
+            event::FILE_METADATA_READ,
+            &version.file_id,
+            &Principal::System,
+            json!({ "fileId": version.file_id, "versionId": version.id }),
+            at,
+        )
+        .await?;
+        E::commit(tx).await?;
+        Ok(true)
+    }
+
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError> {
         self.engine
             .read(
@@ -1650,19 +1723,15 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         let width = sql::table_columns(table).len() + sql::derived_columns(table).len();
         let per_statement = (dialect.max_args / width).min(500);
         for chunk in rows.chunks(per_statement) {
-            let statement = if table == Table::FileVersions {
-                let complete = chunk
+            let derived = if table == Table::FileVersions {
+                chunk
                     .iter()
-                    .map(|row| {
-                        let mut row = row.clone();
-                        row.extend(sql::version_derived_cells(&row)?);
-                        Ok(row)
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                sql::import_query(table, &complete, overriding)
+                    .map(|row| sql::version_derived_args(row))
+                    .collect::<Result<Vec<_>, StoreError>>()?
             } else {
-                sql::import_query(table, chunk, overriding)
+                Vec::new()
             };
+            let statement = sql::import_query(table, chunk, &derived, overriding);
             inserted += E::execute(&mut tx, &statement).await?;
         }
         if table == Table::Events

@@ -2,6 +2,7 @@
 //! files, and the event log's tail.
 
 use super::{Engine, RelationalStore};
+use crate::model::geo::GeoPoint;
 use crate::model::search::{INDEXED_EMBEDDED, IndexedFolder, IndexedVersion};
 use crate::model::{FileKind, FolderPath};
 use crate::store::sql::{self, RowAccess, Statement, q};
@@ -16,6 +17,9 @@ const VERSION_SELECT: &str = "SELECT v.id AS v_id, v.file_id, f.current_version_
 fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> {
     let version_id = row.text("v_id")?;
     let kind = row.text("file_type")?;
+    let mut embedded = sql::json_map(row, "embedded_metadata")?;
+    let location = GeoPoint::from_embedded(&embedded);
+    embedded.retain(|key, _| INDEXED_EMBEDDED.contains(&key.as_str()));
     Ok(IndexedVersion {
         current: row.text("current_version_id")? == version_id,
         version_id,
@@ -35,11 +39,8 @@ fn version_from_row(row: &impl RowAccess) -> Result<IndexedVersion, StoreError> 
         transparency: row.flag("has_alpha")?,
         tags: sql::tag_names(row)?,
         custom_metadata: sql::custom_metadata(row)?,
-        embedded_metadata: {
-            let mut all = sql::json_map(row, "embedded_metadata")?;
-            all.retain(|key, _| INDEXED_EMBEDDED.contains(&key.as_str()));
-            all
-        },
+        embedded_metadata: embedded,
+        location,
     })
 }
 
