@@ -129,6 +129,18 @@ pub struct ServeArgs {
     /// shows their file or a folder changed. 0 turns it off.
     #[arg(long, env = "KURA_PAGE_CACHE_ROWS", default_value_t = 10_000)]
     pub page_cache_rows: usize,
+    /// Most pixels an image may have to be transformed by URL (checked from its header
+    /// before decoding: a decompression bomb is refused at once).
+    #[arg(long, env = "KURA_MAX_IMAGE_PIXELS", default_value_t = 100_000_000)]
+    pub max_image_pixels: u64,
+    /// Bytes of derived images (URL transformations) kept in the blob store; the least
+    /// recently used are dropped beyond it, e.g. `10GiB`.
+    #[arg(long, env = "KURA_DERIVED_CACHE_SIZE", value_parser = parse_size, default_value = "10GiB")]
+    pub derived_cache_size: u64,
+    /// Transformations rendered at once on this node (default: one per core); the others
+    /// wait, so memory stays bounded under load.
+    #[arg(long, env = "KURA_RENDER_SLOTS")]
+    pub render_slots: Option<usize>,
     /// Allow uploads from URLs on loopback, private and link-local addresses.
     #[arg(long, env = "KURA_ALLOW_PRIVATE_URLS", value_parser = parse_flag, default_value = "false")]
     pub allow_private_urls: bool,

@@ -168,15 +168,12 @@ impl DataDir {
         open_blobs(self.storage.as_ref(), &self.root)
     }
 
+    /// The application over this data dir. `allow_private_urls` is the fetcher's SSRF rule;
+    /// the spool directory is created here.
     async fn open_app(
         &self,
-        settings_key: String,
-        max_upload_size: u64,
         allow_private_urls: bool,
-        job_lease: Duration,
-        transfer_batch: u32,
-        // The search index, with this many cached page rows; None: SQL only.
-        search_index: Option<usize>,
+        settings: impl FnOnce(PathBuf) -> AppSettings,
     ) -> Result<Arc<App>, StartupError> {
         let spool = self.spool();
         std::fs::create_dir_all(&spool)
@@ -185,16 +182,23 @@ impl DataDir {
             self.open_metadata().await?,
             self.open_blobs()?,
             RemoteFetcher::new(allow_private_urls)?,
-            AppSettings {
-                private_key: settings_key,
-                max_upload_size,
-                spool_dir: spool,
-                job_lease,
-                transfer_batch,
-                search_index: search_index.is_some(),
-                page_cache_rows: search_index.unwrap_or(0),
-            },
+            settings(spool),
         ))
+    }
+
+    /// The application for a one-shot command: no key, no uploads, no search index.
+    async fn open_tool_app(&self) -> Result<Arc<App>, StartupError> {
+        self.open_app(false, |spool| AppSettings {
+            private_key: String::new(),
+            max_upload_size: 0,
+            spool_dir: spool,
+            job_lease: DEFAULT_LEASE,
+            transfer_batch: DEFAULT_TRANSFER_BATCH,
+            search_index: false,
+            page_cache_rows: 0,
+            images: crate::app::ImageSettings::default(),
+        })
+        .await
     }
 }
 
@@ -275,14 +279,26 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     }
     let key = data.private_key(args.private_key)?;
     let app = data
-        .open_app(
-            key,
-            args.max_upload_size,
-            args.allow_private_urls,
-            Duration::from_secs(args.job_lease_seconds.max(1)),
-            args.job_batch_size.max(1),
-            args.search_index.then_some(args.page_cache_rows),
-        )
+        .open_app(args.allow_private_urls, |spool| AppSettings {
+            private_key: key,
+            max_upload_size: args.max_upload_size,
+            spool_dir: spool,
+            job_lease: Duration::from_secs(args.job_lease_seconds.max(1)),
+            transfer_batch: args.job_batch_size.max(1),
+            search_index: args.search_index,
+            page_cache_rows: if args.search_index {
+                args.page_cache_rows
+            } else {
+                0
+            },
+            images: crate::app::ImageSettings {
+                max_pixels: args.max_image_pixels,
+                cache_bytes: args.derived_cache_size,
+                render_slots: args
+                    .render_slots
+                    .unwrap_or_else(|| crate::app::ImageSettings::default().render_slots),
+            },
+        })
         .await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -339,48 +355,21 @@ async fn shutdown_signal() {
 pub async fn check(args: CheckArgs) -> Result<CheckReport, StartupError> {
     let data = DataDir::create(&args.data)?;
     // The key is irrelevant to checking; do not create one as a side effect.
-    let app = data
-        .open_app(
-            String::new(),
-            0,
-            false,
-            DEFAULT_LEASE,
-            DEFAULT_TRANSFER_BATCH,
-            None,
-        )
-        .await?;
+    let app = data.open_tool_app().await?;
     Ok(app.check(args.repair).await?)
 }
 
 /// Queues a blob scrub for the running servers; returns its job id.
 pub async fn scrub(args: StorageOnlyArgs) -> Result<String, StartupError> {
     let data = DataDir::create(&args.data)?;
-    let app = data
-        .open_app(
-            String::new(),
-            0,
-            false,
-            DEFAULT_LEASE,
-            DEFAULT_TRANSFER_BATCH,
-            None,
-        )
-        .await?;
+    let app = data.open_tool_app().await?;
     Ok(app.queue_scrub().await?)
 }
 
 /// A job's record as JSON, or `None` when there is no such job.
 pub async fn job(args: JobArgs) -> Result<Option<serde_json::Value>, StartupError> {
     let data = DataDir::create(&args.data)?;
-    let app = data
-        .open_app(
-            String::new(),
-            0,
-            false,
-            DEFAULT_LEASE,
-            DEFAULT_TRANSFER_BATCH,
-            None,
-        )
-        .await?;
+    let app = data.open_tool_app().await?;
     Ok(app.job(&args.id).await?.map(|job| {
         serde_json::json!({
             "id": job.id,

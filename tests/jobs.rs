@@ -41,6 +41,7 @@ async fn embedded_app_with(
             transfer_batch,
             search_index: false,
             page_cache_rows: 0,
+            images: Default::default(),
         },
     );
     (app, store)
@@ -69,7 +70,10 @@ async fn a_queued_sweep_runs_once_on_one_node() {
     assert_eq!(job.state, JobState::Done);
     assert_eq!(job.attempts, 1);
     assert_eq!(job.lease_owner.as_deref(), Some("node-a"));
-    assert_eq!(job.result, Some(serde_json::json!({ "removedBlobs": 0 })));
+    assert_eq!(
+        job.result,
+        Some(serde_json::json!({ "removedBlobs": 0, "evictedDerivedImages": 0 }))
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

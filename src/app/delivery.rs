@@ -1,11 +1,18 @@
-//! Serving originals by URL: which file a delivery path names, and whether the request may
-//! have it.
+//! Serving files by URL: which file a delivery path names, which transformation it asks
+//! for (`tr:…` as the path's first segment, or `?tr=…`), and whether the request may have it.
 
 use super::{App, AppError};
 use crate::blobs::ByteStream;
 use crate::model::path::split_file_path;
 use crate::model::signature::verify_url;
 use crate::model::{AssetId, FileRecord, Timestamp};
+
+/// What a delivery URL names.
+pub struct DeliveryTarget {
+    pub file: FileRecord,
+    /// The transformation asked for (path steps, then query steps), percent-decoded.
+    pub transformation: Option<String>,
+}
 
 impl App {
     /// `relative_path` is the raw request path after the URL endpoint's `/`, and `raw_query`
@@ -14,17 +21,25 @@ impl App {
         &self,
         relative_path: &str,
         raw_query: Option<&str>,
-    ) -> Result<FileRecord, AppError> {
+    ) -> Result<DeliveryTarget, AppError> {
         let decoded = percent_encoding::percent_decode_str(relative_path)
             .decode_utf8()
             .map_err(|_| AppError::FileNotFound)?;
-        if decoded.starts_with("tr:") || has_param(raw_query, "tr") {
-            return Err(AppError::NotSupported(
-                "URL transformations are not supported by this server yet.".into(),
-            ));
-        }
+        // `tr:w-300,h-200/path/to/file.jpg`: the first segment (N6 and PY in path mode).
+        let (path_steps, file_path) = match decoded.strip_prefix("tr:") {
+            Some(rest) => {
+                let (steps, path) = rest.split_once('/').ok_or(AppError::FileNotFound)?;
+                (Some(steps.to_owned()), path.to_owned())
+            }
+            None => (None, decoded.into_owned()),
+        };
+        let query_steps = param(raw_query, "tr").filter(|t| !t.is_empty());
+        let transformation = match (path_steps, query_steps) {
+            (Some(p), Some(q)) => Some(format!("{p}:{q}")),
+            (p, q) => p.or(q),
+        };
         let (folder, name) =
-            split_file_path(&format!("/{decoded}")).ok_or(AppError::FileNotFound)?;
+            split_file_path(&format!("/{file_path}")).ok_or(AppError::FileNotFound)?;
         let current = self
             .store
             .find_file(&folder, &name)
@@ -46,7 +61,10 @@ impl App {
             // Drafts are visible in the library only, never at their public URL.
             return Err(AppError::FileNotFound);
         }
-        if file.version.attributes.is_private {
+        // Named transformations need no signature, private file or not (ImageKit's rule): the
+        // account chose what they show.
+        let named_only = transformation.as_deref().is_some_and(only_named);
+        if file.version.attributes.is_private && !named_only {
             verify_url(
                 &self.settings.private_key,
                 relative_path,
@@ -54,7 +72,10 @@ impl App {
                 Timestamp::now().unix_seconds(),
             )?;
         }
-        Ok(file)
+        Ok(DeliveryTarget {
+            file,
+            transformation,
+        })
     }
 
     pub async fn read_blob(
@@ -67,15 +88,21 @@ impl App {
     }
 }
 
+/// Whether a transformation is nothing but named transformations (`n-thumb:n-small`).
+fn only_named(text: &str) -> bool {
+    crate::model::transform::Transformation::parse(text).is_ok_and(|t| {
+        t.steps.iter().all(|step| {
+            step.named.is_some()
+                && crate::model::transform::Step {
+                    named: None,
+                    ..step.clone()
+                } == crate::model::transform::Step::default()
+        })
+    })
+}
+
 /// The query parameter that selects a file version at delivery (ImageKit's name).
 pub const VERSION_PARAM: &str = "ik-obj-version";
-
-fn has_param(raw_query: Option<&str>, name: &str) -> bool {
-    raw_query
-        .unwrap_or("")
-        .split('&')
-        .any(|pair| pair.split('=').next() == Some(name))
-}
 
 fn param(raw_query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())

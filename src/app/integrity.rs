@@ -54,6 +54,11 @@ impl App {
         }
         self.blobs.delete(hash).await?;
         self.store.finish_blob_deletion(hash).await?;
+        // Renderings of bytes that are gone can never be asked for again.
+        let derived = self.store.forget_derived(&[hash.to_owned()]).await?;
+        for blob in derived {
+            Box::pin(self.remove_blob(&blob, cutoff)).await?;
+        }
         Ok(true)
     }
 

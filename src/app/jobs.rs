@@ -188,8 +188,11 @@ impl App {
                 let cutoff = Timestamp::from_millis(
                     Timestamp::now().millis() - SWEEP_GRACE.as_millis() as i64,
                 );
+                // Evicted renderings' bytes go at once when they are older than the grace
+                // period, else with the next sweep.
+                let evicted = self.evict_derived().await?;
                 let removed = self.sweep_blobs(cutoff).await?;
-                Ok(json!({ "removedBlobs": removed }))
+                Ok(json!({ "removedBlobs": removed, "evictedDerivedImages": evicted }))
             }
             BLOB_SCRUB => self.scrub_blobs().await,
             METADATA_BACKFILL => self.backfill_metadata().await,

@@ -3,6 +3,7 @@
 
 pub mod custom_fields;
 pub mod delivery;
+pub mod derived;
 pub mod files;
 pub mod folders;
 pub mod integrity;
@@ -71,6 +72,11 @@ pub enum AppError {
     #[error(transparent)]
     Search(#[from] SearchError),
     #[error(transparent)]
+    Transformation(#[from] crate::model::transform::TransformError),
+    /// The image cannot be transformed: too large, unreadable, not an image.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
     Blob(#[from] BlobError),
@@ -106,6 +112,28 @@ pub struct AppSettings {
     pub search_index: bool,
     /// Rows of served pages the search index keeps (`index::rows`); 0: none.
     pub page_cache_rows: usize,
+    pub images: ImageSettings,
+}
+
+/// Limits of URL transformations (`app::derived`).
+#[derive(Debug, Clone)]
+pub struct ImageSettings {
+    /// Most pixels a source image (or an output) may have; checked from the header.
+    pub max_pixels: u64,
+    /// Bytes of derived images kept; least recently used ones are dropped beyond.
+    pub cache_bytes: u64,
+    /// Transformations rendered at once on this node; others wait their turn.
+    pub render_slots: usize,
+}
+
+impl Default for ImageSettings {
+    fn default() -> Self {
+        ImageSettings {
+            max_pixels: 100_000_000,
+            cache_bytes: 10 * 1024 * 1024 * 1024,
+            render_slots: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 /// Whether searches are answered from the in-memory index, for `/health`.
@@ -126,6 +154,8 @@ pub struct App {
     pub(crate) search_index: Option<Arc<crate::index::SearchIndex>>,
     /// The fields as of a search index field generation (`custom_fields::fields_for_listing`).
     pub(crate) listing_fields: std::sync::Mutex<Option<(u64, Arc<crate::model::FieldSet>)>>,
+    /// Bounds the transformations rendering at once (`ImageSettings::render_slots`).
+    pub(crate) render_slots: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -135,6 +165,7 @@ impl App {
         fetcher: RemoteFetcher,
         settings: AppSettings,
     ) -> Arc<Self> {
+        let settings_slots = settings.images.render_slots.max(1);
         let search_index = settings.search_index.then(|| {
             crate::index::SearchIndex::tuned(
                 store.clone(),
@@ -152,6 +183,7 @@ impl App {
             job_queued: tokio::sync::Notify::new(),
             search_index,
             listing_fields: std::sync::Mutex::new(None),
+            render_slots: tokio::sync::Semaphore::new(settings_slots),
         })
     }
 

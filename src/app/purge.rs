@@ -27,9 +27,10 @@ impl App {
     }
 
     pub(crate) async fn purge_prefix(&self, pattern: &str) -> Result<String, AppError> {
+        self.drop_purged(pattern).await?;
         let now = Timestamp::now();
         let id = AssetId::generate().to_string();
-        // No derived-image cache exists yet, so nothing can match: complete at once.
+        // The derived images it covers are gone when this returns: complete at once.
         self.store
             .record_purge(&PurgeRecord {
                 id: id.clone(),
@@ -39,6 +40,39 @@ impl App {
             })
             .await?;
         Ok(id)
+    }
+
+    /// Drops the derived images a purge pattern covers: those of the file it names (every
+    /// version), or, for a pattern ending in `*`, every derived image (more than it asks, never
+    /// less: they are rendered again when next asked for).
+    async fn drop_purged(&self, pattern: &str) -> Result<(), AppError> {
+        let path = pattern.split('?').next().unwrap_or("");
+        if path.ends_with('*') {
+            let blobs = self.store.evict_derived(0).await?;
+            self.release_blobs(&blobs).await;
+            return Ok(());
+        }
+        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        // `/tr:w-100/folder/file.jpg`: the transformation segment names no file.
+        let file_path = match decoded.strip_prefix("/tr:") {
+            Some(rest) => rest.split_once('/').map_or("", |(_, p)| p).to_owned(),
+            None => decoded.trim_start_matches('/').to_owned(),
+        };
+        let Some((folder, name)) = crate::model::path::split_file_path(&format!("/{file_path}"))
+        else {
+            return Ok(());
+        };
+        if let Some(file) = self.store.find_file(&folder, &name).await? {
+            let blobs: Vec<String> = self
+                .store
+                .file_versions(&file.id)
+                .await?
+                .into_iter()
+                .map(|v| v.version.blob)
+                .collect();
+            self.forget_derived(&blobs).await?;
+        }
+        Ok(())
     }
 
     pub async fn purge_status(

@@ -4,8 +4,8 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
-    ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
+    ACCEPT, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
@@ -13,6 +13,7 @@ use axum::response::Response;
 use super::AppState;
 use super::error::ApiError;
 use super::wire::URL_ENDPOINT_PATH;
+use crate::app::derived::Delivered;
 use crate::model::FileRecord;
 
 pub async fn deliver(
@@ -23,10 +24,38 @@ pub async fn deliver(
 ) -> Result<Response, ApiError> {
     let prefix_len = URL_ENDPOINT_PATH.len() + 1;
     let relative = uri.path().get(prefix_len..).unwrap_or("");
-    let file = state.app.resolve_delivery(relative, uri.query()).await?;
-    let size = file.version.size;
-    let etag = format!("\"{}\"", file.version.blob);
-    let modified = file.version.created_at.to_system_time();
+    let target = state.app.resolve_delivery(relative, uri.query()).await?;
+    let file = target.file;
+    // What is sent: the original's bytes, or a derived image's.
+    let mut served = Served {
+        blob: file.version.blob.clone(),
+        size: file.version.size,
+        mime: file.version.media.mime.clone(),
+        modified: file.version.created_at.to_system_time(),
+        varies_by_accept: false,
+        cache: None,
+    };
+    if let Some(text) = &target.transformation {
+        let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+        if let Delivered::Derived {
+            image,
+            varies_by_accept,
+            hit,
+        } = state.app.derived_image(&file, text, accept).await?
+        {
+            served = Served {
+                blob: image.blob,
+                size: image.size,
+                mime: image.mime,
+                modified: served.modified,
+                varies_by_accept,
+                cache: Some(if hit { "HIT" } else { "MISS" }),
+            };
+        }
+    }
+    let size = served.size;
+    let etag = format!("\"{}\"", served.blob);
+    let modified = served.modified;
 
     let mut builder = Response::builder()
         .header(ETAG, &etag)
@@ -34,7 +63,14 @@ pub async fn deliver(
         .header(ACCEPT_RANGES, "bytes")
         .header(CACHE_CONTROL, cache_control(&file))
         .header("x-content-type-options", "nosniff");
-    if is_scriptable(&file.version.media.mime) {
+    if served.varies_by_accept {
+        builder = builder.header(VARY, "Accept");
+    }
+    if let Some(cache) = served.cache {
+        // Whether the derived image came from the cache (`x-cache`, as CDNs say it).
+        builder = builder.header("x-cache", cache);
+    }
+    if is_scriptable(&served.mime) {
         builder = builder.header("content-security-policy", "sandbox");
     }
     if wants_attachment(uri.query()) {
@@ -50,7 +86,7 @@ pub async fn deliver(
             .body(Body::empty())
             .unwrap_or_default());
     }
-    let builder = builder.header(CONTENT_TYPE, content_type(&file.version.media.mime));
+    let builder = builder.header(CONTENT_TYPE, content_type(&served.mime));
 
     let range = headers
         .get(RANGE)
@@ -77,9 +113,20 @@ pub async fn deliver(
     let body = if method == Method::HEAD || len == 0 {
         Body::empty()
     } else {
-        Body::from_stream(state.app.read_blob(&file.version.blob, start, len).await?)
+        Body::from_stream(state.app.read_blob(&served.blob, start, len).await?)
     };
     Ok(builder.body(body).unwrap_or_default())
+}
+
+/// The bytes a delivery sends and how they are described.
+struct Served {
+    blob: String,
+    size: u64,
+    mime: String,
+    modified: std::time::SystemTime,
+    varies_by_accept: bool,
+    /// For derived images: `HIT` or `MISS`.
+    cache: Option<&'static str>,
 }
 
 fn cache_control(file: &FileRecord) -> &'static str {

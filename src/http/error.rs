@@ -67,9 +67,11 @@ impl From<AppError> for ApiError {
                 (StatusCode::BAD_REQUEST, None)
             }
             AppError::VersionLimit(_) => (StatusCode::BAD_REQUEST, None),
-            AppError::NotSupported(_) | AppError::InvalidField(_) | AppError::Search(_) => {
-                (StatusCode::BAD_REQUEST, None)
-            }
+            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+            AppError::NotSupported(_)
+            | AppError::InvalidField(_)
+            | AppError::Search(_)
+            | AppError::Transformation(_) => (StatusCode::BAD_REQUEST, None),
             AppError::InvalidMetadata(invalid) => {
                 let errors: serde_json::Map<String, Value> = invalid
                     .errors

@@ -119,10 +119,23 @@ impl Urls {
         }
     }
 
-    /// Until URL transformations exist, an image's thumbnail is the image itself (browsers
-    /// scale it); other files have none.
+    /// An image's thumbnail: the named transformation `ik_ml_thumbnail` of it, as ImageKit's
+    /// (named transformations need no signature, so private files' thumbnails load too);
+    /// images Kura does not transform (SVG) are their own thumbnail; other files have none.
     pub fn thumbnail(&self, file: &FileRecord) -> Option<String> {
-        (file.version.media.kind == FileKind::Image).then(|| self.file_url(file))
+        let media = &file.version.media;
+        if media.kind != FileKind::Image {
+            return None;
+        }
+        if !crate::app::derived::TRANSFORMABLE.contains(&media.format.as_str()) {
+            return Some(self.file_url(file));
+        }
+        let plain = self.file_url(file);
+        Some(plain.replacen(
+            &self.endpoint,
+            &format!("{}/tr:n-{}", self.endpoint, crate::app::derived::THUMBNAIL),
+            1,
+        ))
     }
 }
 

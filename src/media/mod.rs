@@ -3,4 +3,5 @@
 pub mod metadata;
 pub mod phash;
 pub mod probe;
+pub mod render;
 pub mod vips;

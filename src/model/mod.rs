@@ -13,6 +13,7 @@ pub mod search;
 pub mod signature;
 pub mod time;
 pub mod transfer;
+pub mod transform;
 pub mod upload;
 
 pub use asset::{

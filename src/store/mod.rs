@@ -294,6 +294,27 @@ pub trait MetadataStore: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<bool, StoreError>;
 
+    /// The cached rendering of `transform` (canonical, with its output format) of the blob
+    /// `source`; a hit last used before `touch_before` is marked used now.
+    async fn find_derived(
+        &self,
+        source: &str,
+        transform: &str,
+        now: Timestamp,
+        touch_before: Timestamp,
+    ) -> Result<Option<DerivedImage>, StoreError>;
+
+    /// Records a rendering whose blob is stored (and claimed); replaces an older one.
+    async fn record_derived(&self, derived: &DerivedImage) -> Result<(), StoreError>;
+
+    /// Forgets every rendering of these source blobs (a purge, a deletion). Returns the
+    /// blobs of the forgotten renderings, for the caller (or the sweeper) to free.
+    async fn forget_derived(&self, sources: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Forgets the least recently used renderings until those left take at most `max_bytes`.
+    /// Returns the blobs of the forgotten renderings.
+    async fn evict_derived(&self, max_bytes: u64) -> Result<Vec<String>, StoreError>;
+
     /// Claimed blobs that no version references and that were last claimed before `cutoff`.
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError>;
 
@@ -453,6 +474,19 @@ pub struct LoggedEvent {
 
 /// Convenience used by the application layer.
 pub type DynMetadataStore = std::sync::Arc<dyn MetadataStore>;
+
+/// A cached rendering of a transformation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedImage {
+    pub source_blob: String,
+    /// The canonical transformation and its output format (`app::derived`).
+    pub transform: String,
+    pub blob: String,
+    pub size: u64,
+    pub mime: String,
+    pub created_at: Timestamp,
+    pub used_at: Timestamp,
+}
 
 /// A version whose metadata is still to be read from its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_location.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_derived_images.sql"),
+    ),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).

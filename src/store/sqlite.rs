@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0006_embedded_metadata.sql"),
     ),
     (7, include_str!("../../migrations/sqlite/0007_location.sql")),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_derived_images.sql"),
+    ),
 ];
 
 pub struct SqliteEngine {

@@ -23,8 +23,9 @@ use super::sql::{
     job_from_row, job_outcome_columns, q, tags_json,
 };
 use super::{
-    BlobReferences, Cell, DeletedFiles, JobFence, LoggedEvent, MAX_VERSIONS, MetadataStore,
-    NewUpload, PurgeRecord, StoreError, Table, UnreadVersion, VersionDeletion, event,
+    BlobReferences, Cell, DeletedFiles, DerivedImage, JobFence, LoggedEvent, MAX_VERSIONS,
+    MetadataStore, NewUpload, PurgeRecord, StoreError, Table, UnreadVersion, VersionDeletion,
+    event,
 };
 use crate::model::search::{IndexedFolder, IndexedVersion, indexed_custom_words};
 use crate::model::{
@@ -1441,11 +1442,133 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         Ok(true)
     }
 
+    async fn find_derived(
+        &self,
+        source: &str,
+        transform: &str,
+        now: Timestamp,
+        touch_before: Timestamp,
+    ) -> Result<Option<DerivedImage>, StoreError> {
+        let Some(row) = self
+            .read_one(
+                q(
+                    "SELECT blob_hash, size, mime, created_at, used_at FROM derived_images
+                   WHERE source_blob = $1 AND transform = $2",
+                )
+                .arg(source)
+                .arg(transform),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut used_at = Timestamp::from_millis(row.int("used_at")?);
+        if used_at < touch_before {
+            self.write(
+                q("UPDATE derived_images SET used_at = $1 WHERE source_blob = $2 AND transform = $3")
+                    .arg(now)
+                    .arg(source)
+                    .arg(transform),
+            )
+            .await?;
+            used_at = now;
+        }
+        Ok(Some(DerivedImage {
+            source_blob: source.to_owned(),
+            transform: transform.to_owned(),
+            blob: row.text("blob_hash")?,
+            size: u64::try_from(row.int("size")?)
+                .map_err(|_| StoreError::Corrupt("a negative size".into()))?,
+            mime: row.text("mime")?,
+            created_at: Timestamp::from_millis(row.int("created_at")?),
+            used_at,
+        }))
+    }
+
+    async fn record_derived(&self, d: &DerivedImage) -> Result<(), StoreError> {
+        self.write(
+            q(
+                "INSERT INTO derived_images (source_blob, transform, blob_hash, size, mime,
+                   created_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (source_blob, transform) DO UPDATE SET blob_hash = excluded.blob_hash,
+                   size = excluded.size, mime = excluded.mime, created_at = excluded.created_at,
+                   used_at = excluded.used_at",
+            )
+            .arg(d.source_blob.as_str())
+            .arg(d.transform.as_str())
+            .arg(d.blob.as_str())
+            .arg(d.size as i64)
+            .arg(d.mime.as_str())
+            .arg(d.created_at)
+            .arg(d.used_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_derived(&self, sources: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut forgotten = Vec::new();
+        for chunk in sources.chunks(MAPPING_CHUNK) {
+            let mut st = Statement::new("DELETE FROM derived_images WHERE source_blob IN (");
+            st.bind_list(chunk.iter().map(String::as_str));
+            st.push(") RETURNING blob_hash");
+            let mut tx = self.engine.begin().await?;
+            for row in E::fetch(&mut tx, &st).await? {
+                forgotten.push(row.text("blob_hash")?);
+            }
+            E::commit(tx).await?;
+        }
+        Ok(forgotten)
+    }
+
+    async fn evict_derived(&self, max_bytes: u64) -> Result<Vec<String>, StoreError> {
+        let total = self
+            .read_one(q(
+                "SELECT COALESCE(SUM(size), 0) AS total FROM derived_images",
+            ))
+            .await?
+            .map(|r| r.int("total"))
+            .transpose()?
+            .unwrap_or(0);
+        let mut excess = total - i64::try_from(max_bytes).unwrap_or(i64::MAX);
+        let mut evicted = Vec::new();
+        while excess > 0 {
+            let rows = self
+                .engine
+                .read(&q(
+                    "SELECT source_blob, transform, size, blob_hash FROM derived_images
+                     ORDER BY used_at, source_blob, transform LIMIT 500",
+                ))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                if excess <= 0 {
+                    break;
+                }
+                let deleted = self
+                    .write(
+                        q("DELETE FROM derived_images WHERE source_blob = $1 AND transform = $2")
+                            .arg(row.text("source_blob")?)
+                            .arg(row.text("transform")?),
+                    )
+                    .await?;
+                if deleted > 0 {
+                    evicted.push(row.text("blob_hash")?);
+                }
+                excess -= row.int("size")?;
+            }
+        }
+        Ok(evicted)
+    }
+
     async fn unreferenced_blobs(&self, cutoff: Timestamp) -> Result<Vec<String>, StoreError> {
         self.engine
             .read(
                 &q("SELECT hash FROM blobs b WHERE claimed_at < $1
-                    AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.blob_hash = b.hash)")
+                    AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.blob_hash = b.hash)
+                    AND NOT EXISTS (SELECT 1 FROM derived_images d WHERE d.blob_hash = b.hash)")
                 .arg(cutoff),
             )
             .await?
@@ -1485,7 +1608,9 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         }
         let referenced = one::<E>(
             &mut tx,
-            q("SELECT id FROM file_versions WHERE blob_hash = $1 LIMIT 1").arg(hash),
+            q("SELECT 1 AS one FROM file_versions WHERE blob_hash = $1
+               UNION ALL SELECT 1 AS one FROM derived_images WHERE blob_hash = $1 LIMIT 1")
+            .arg(hash),
         )
         .await?
         .is_some();
@@ -1508,13 +1633,14 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
     }
 
     async fn blob_references(&self) -> Result<BlobReferences, StoreError> {
-        let referenced = self
-            .engine
-            .read(&q("SELECT DISTINCT blob_hash, size FROM file_versions"))
-            .await?
-            .iter()
-            .map(|r| Ok((r.text("blob_hash")?, r.int("size")? as u64)))
-            .collect::<Result<_, StoreError>>()?;
+        let referenced =
+            self.engine
+                .read(&q("SELECT DISTINCT blob_hash, size FROM file_versions
+                      UNION SELECT DISTINCT blob_hash, size FROM derived_images"))
+                .await?
+                .iter()
+                .map(|r| Ok((r.text("blob_hash")?, r.int("size")? as u64)))
+                .collect::<Result<_, StoreError>>()?;
         let claimed = self
             .engine
             .read(&q("SELECT hash FROM blobs"))
