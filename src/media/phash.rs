@@ -128,3 +128,32 @@ mod tests {
         assert!(err.to_string().contains("thumbnail"), "{err}");
     }
 }
+
+/// `cargo test --release --lib phash_cost -- --ignored --nocapture`: the cost of a hash at
+/// upload, per corpus image (docs/performance.md, "pHash at upload").
+#[cfg(test)]
+mod cost {
+    #[test]
+    #[ignore]
+    fn phash_cost() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        for name in [
+            "jpeg_24mp.jpg",
+            "Canon_40D.jpg",
+            "heic_IMG_5195.HEIC",
+            "png_16bit_rgba_interlaced.png",
+            "webp_exif_gps_htc_desire.webp",
+            "avif_photo.avif",
+        ] {
+            let path = dir.join(name);
+            let _ = super::of_file(&path);
+            let runs = 10;
+            let started = std::time::Instant::now();
+            for _ in 0..runs {
+                let _ = super::of_file(&path);
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+            println!("| `{name}` | {ms:.1} ms |");
+        }
+    }
+}
