@@ -23,10 +23,9 @@ pub const TRANSFORMABLE: &[&str] = &[
 const DEFAULT_QUALITY: u8 = 80;
 /// A cache hit refreshes its last use at most this often: one write an hour, not per hit.
 const TOUCH_EVERY: Duration = Duration::from_secs(3600);
-/// The named transformation of file objects' `thumbnail` URLs (ImageKit's media library's).
+/// The named transformation of file objects' `thumbnail` URLs (ImageKit's media library's);
+/// every library has it (migration 9), and it cannot be deleted or renamed.
 pub const THUMBNAIL: &str = "ik_ml_thumbnail";
-/// Named transformations every library has.
-const BUILT_IN_NAMED: &[(&str, &str)] = &[(THUMBNAIL, "w-300,h-300,c-at_max")];
 
 /// What a transformation URL is served from.
 pub enum Delivered {
@@ -58,12 +57,7 @@ impl App {
         text: &str,
         accept: Option<&str>,
     ) -> Result<Delivered, AppError> {
-        let transformation = Transformation::parse(text)?.expand_named(|name| {
-            BUILT_IN_NAMED
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, t)| Transformation::parse(t).ok())
-        })?;
+        let transformation = self.expand_named(Transformation::parse(text)?).await?;
         if transformation.wants_original() {
             return Ok(Delivered::Original);
         }

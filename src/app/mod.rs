@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod library_gen;
 pub mod metadata;
 pub mod migrate;
+pub mod named;
 pub mod purge;
 pub mod upload;
 pub mod versions;
@@ -90,9 +91,9 @@ impl From<StoreError> for AppError {
             StoreError::NameTaken => AppError::FileExists,
             StoreError::VersionLimit(n) => AppError::VersionLimit(n),
             StoreError::InvalidField(e) => AppError::InvalidField(e),
-            e @ (StoreError::FieldNameTaken | StoreError::FieldLabelTaken) => {
-                AppError::InvalidParameter(e.to_string())
-            }
+            e @ (StoreError::FieldNameTaken
+            | StoreError::FieldLabelTaken
+            | StoreError::NamedTransformationTaken) => AppError::InvalidParameter(e.to_string()),
             other => AppError::Store(other),
         }
     }

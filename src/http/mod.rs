@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod folders;
 pub mod metadata;
+pub mod named;
 pub mod purge;
 pub mod upload;
 pub mod versions;
@@ -79,6 +80,14 @@ pub fn router(app: Arc<App>, public_url: &str) -> Router {
         .route(
             "/v1/customMetadataFields/{id}",
             axum::routing::patch(custom_fields::update).delete(custom_fields::delete),
+        )
+        .route(
+            "/v1/named-transformations",
+            get(named::list).post(named::create),
+        )
+        .route(
+            "/v1/named-transformations/{id}",
+            get(named::get).patch(named::update).delete(named::delete),
         )
         .route("/v1/files/{file_id}/metadata", get(metadata::of_file))
         .route("/v1/metadata", get(metadata::of_url))

@@ -708,6 +708,43 @@ fn size(param: &str, value: &str) -> Result<Size, TransformError> {
     Ok(Size::Pixels(v as u32))
 }
 
+/// Most named transformations a library may have (ImageKit's limit).
+pub const MAX_NAMED: usize = 250;
+
+/// An alias for a transformation string, used in URLs as `tr:n-<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedTransformation {
+    pub id: crate::model::AssetId,
+    /// Letters, digits and `_`; unique and case-sensitive.
+    pub name: String,
+    /// As given (checked by `Transformation::parse`, naming no other named transformation).
+    pub transformation: String,
+    /// When false, URLs using it fail.
+    pub enabled: bool,
+    pub created_at: crate::model::Timestamp,
+    pub updated_at: crate::model::Timestamp,
+}
+
+impl NamedTransformation {
+    /// Checks a name and a transformation string as the API takes them.
+    pub fn validate(name: &str, transformation: &str) -> Result<(), TransformError> {
+        if name.is_empty()
+            || name.len() > 100
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid(name, "a name is 1 to 100 letters, digits and `_`"));
+        }
+        let parsed = Transformation::parse(transformation)?;
+        if let Some(other) = parsed.names().next() {
+            return Err(invalid(
+                &format!("n-{other}"),
+                "a named transformation cannot use another",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -805,6 +842,20 @@ mod tests {
         assert!(Transformation::parse(":,:").is_err());
         assert!(Transformation::parse(&"w-1:".repeat(MAX_STEPS + 1)).is_err());
         assert!(Transformation::parse(&"w".repeat(MAX_LENGTH + 1)).is_err());
+    }
+
+    #[test]
+    fn named_transformations_are_checked() {
+        assert!(NamedTransformation::validate("thumb_2", "w-100,h-100").is_ok());
+        for (name, tr, parameter) in [
+            ("bad-name", "w-1", "bad-name"),
+            ("", "w-1", ""),
+            ("ok", "w-abc", "w-abc"),
+            ("ok", "n-other", "n-other"),
+        ] {
+            let err = NamedTransformation::validate(name, tr).unwrap_err();
+            assert_eq!(err.parameter, parameter, "{name} {tr}: {err}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod transfer;
 use async_trait::async_trait;
 
 use crate::model::search::{IndexedFolder, IndexedVersion};
+use crate::model::transform::NamedTransformation;
 use crate::model::{
     AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
     FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo,
@@ -46,6 +47,8 @@ pub enum StoreError {
     FieldLabelTaken,
     #[error(transparent)]
     InvalidField(#[from] crate::model::FieldError),
+    #[error("A named transformation with this name already exists.")]
+    NamedTransformationTaken,
 }
 
 /// Most versions a file may have (ImageKit's limit).
@@ -294,6 +297,26 @@ pub trait MetadataStore: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<bool, StoreError>;
 
+    /// Every named transformation, by name.
+    async fn named_transformations(&self) -> Result<Vec<NamedTransformation>, StoreError>;
+
+    /// Adds (`created`) or replaces a named transformation, with its event;
+    /// `NamedTransformationTaken` when another one has its name.
+    async fn save_named_transformation(
+        &self,
+        named: &NamedTransformation,
+        created: bool,
+        actor: &Principal,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a named transformation with its event; false when there is none with this id.
+    async fn delete_named_transformation(
+        &self,
+        id: &str,
+        actor: &Principal,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
     /// The cached rendering of `transform` (canonical, with its output format) of the blob
     /// `source`; a hit last used before `touch_before` is marked used now.
     async fn find_derived(
@@ -516,4 +539,6 @@ pub mod event {
     pub const FIELD_CREATED: &str = "custom-metadata-field.created";
     pub const FIELD_UPDATED: &str = "custom-metadata-field.updated";
     pub const FIELD_DELETED: &str = "custom-metadata-field.deleted";
+    pub const NAMED_TRANSFORMATION_SAVED: &str = "named-transformation.saved";
+    pub const NAMED_TRANSFORMATION_DELETED: &str = "named-transformation.deleted";
 }

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/postgres/0008_derived_images.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_named_transformations.sql"),
+    ),
 ];
 
 /// Serialises migrations across nodes starting at once (an arbitrary, fixed key).

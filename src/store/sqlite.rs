@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_derived_images.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_named_transformations.sql"),
+    ),
 ];
 
 pub struct SqliteEngine {

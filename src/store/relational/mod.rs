@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 mod custom_fields;
 mod folder_transfer;
+mod named_transformations;
 mod search_feed;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ use super::{
     event,
 };
 use crate::model::search::{IndexedFolder, IndexedVersion, indexed_custom_words};
+use crate::model::transform::NamedTransformation;
 use crate::model::{
     AssetId, AttributeUpdate, CustomField, FieldUpdate, FileName, FileRecord, FolderPath,
     FolderRecord, FolderTransfer, JobOutcome, JobRecord, ListQuery, ListedAsset, MediaInfo,
@@ -1440,6 +1442,28 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         .await?;
         E::commit(tx).await?;
         Ok(true)
+    }
+
+    async fn named_transformations(&self) -> Result<Vec<NamedTransformation>, StoreError> {
+        self.read_named_transformations().await
+    }
+
+    async fn save_named_transformation(
+        &self,
+        named: &NamedTransformation,
+        created: bool,
+        actor: &Principal,
+    ) -> Result<(), StoreError> {
+        self.write_named_transformation(named, created, actor).await
+    }
+
+    async fn delete_named_transformation(
+        &self,
+        id: &str,
+        actor: &Principal,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.remove_named_transformation(id, actor, at).await
     }
 
     async fn find_derived(
