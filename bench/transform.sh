@@ -73,18 +73,22 @@ def status_kib(field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
 
-boundary = uuid.uuid4().hex
-body = open(source, "rb").read()
-form = (
-    f"--{boundary}\r\nContent-Disposition: form-data; name=\"fileName\"\r\n\r\nbig.jpg\r\n"
-    f"--{boundary}\r\nContent-Disposition: form-data; name=\"useUniqueFileName\"\r\n\r\nfalse\r\n"
-    f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n"
-    "Content-Type: image/jpeg\r\n\r\n"
-).encode() + body + f"\r\n--{boundary}--\r\n".encode()
-conn.request("POST", "/api/v1/files/upload", body=form,
-             headers={"Authorization": auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
-r = conn.getresponse(); r.read()
-assert r.status == 200, r.status
+def upload(path, name):
+    boundary = uuid.uuid4().hex
+    body = open(path, "rb").read()
+    form = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"fileName\"\r\n\r\n{name}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"useUniqueFileName\"\r\n\r\nfalse\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+    conn.request("POST", "/api/v1/files/upload", body=form,
+                 headers={"Authorization": auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = conn.getresponse(); r.read()
+    assert r.status == 200, r.status
+
+upload(source, "big.jpg")
+upload(os.path.join(os.path.dirname(source), "bomb_pixel_flood.png"), "bomb.png")
 
 def get(path):
     t = time.perf_counter()
@@ -111,6 +115,14 @@ for _ in range(hits):
     assert cache == "HIT"
     hit.append(ms)
 out["hit_ms"] = hit
+bomb = []
+for i in range(20):
+    t = time.perf_counter()
+    conn.request("GET", f"/media/tr:w-{100 + i}/bomb.png")
+    r = conn.getresponse(); r.read()
+    assert r.status == 422, r.status
+    bomb.append((time.perf_counter() - t) * 1000)
+out["bomb_ms"] = bomb
 out["vmhwm_kib"] = status_kib("VmHWM")
 out["vmrss_kib"] = status_kib("VmRSS")
 print(json.dumps(out))
@@ -154,6 +166,7 @@ for fmt in ("webp", "avif"):
     f = kura[fmt]
     print(f"| Kura {fmt.upper()}, cache miss | {statistics.median(f['ms']):.1f} | {pct(f['ms'], 99):.1f} | {f['cpu_s'] / images:.3f} | {images / f['cpu_s']:.1f} | {f['vmhwm_kib'] / 1024:.1f} (VmHWM after these) |")
 print(f"| Kura cache hit ({hits} requests) | {statistics.median(kura['hit_ms']):.2f} | {pct(kura['hit_ms'], 99):.2f} | | | |")
+print(f"| Kura refusing a decompression bomb (`bomb_pixel_flood.png`, 12 kB declaring 50 000 × 50 000; 422) | {statistics.median(kura['bomb_ms']):.2f} | {pct(kura['bomb_ms'], 99):.2f} | | | |")
 print(f"\n- Throughput per core, Kura ÷ vipsthumbnail: {vt_cpu_per / k_cpu_per:.2f}× (CPU time per image; Kura's includes HTTP, the cache lookup, hashing and storing the result)")
 print(f"- Output sizes (mean bytes): JPEG {statistics.mean(k['bytes']):.0f}, WebP {statistics.mean(kura['webp']['bytes']):.0f}, AVIF {statistics.mean(kura['avif']['bytes']):.0f}")
 PY

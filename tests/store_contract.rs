@@ -243,6 +243,98 @@ async fn deletion_and_the_blob_claim_protocol(store: &dyn MetadataStore) {
     store.finish_blob_deletion(&hash(32)).await.unwrap();
 }
 
+/// Derived images: found by (source, transform), used-at touched only when stale, evicted
+/// least recently used first, forgotten with their source; their blobs count as referenced.
+async fn derived_images_are_a_cache_the_sweeper_respects<S: MetadataStore>(store: &S) {
+    let source = hash(40);
+    claim_and_commit(store, upload("/", "src.png", &source, true))
+        .await
+        .unwrap();
+    let derived = |n: u8, transform: &str, used: i64, size: u64| kura::store::DerivedImage {
+        source_blob: source.clone(),
+        transform: transform.to_owned(),
+        blob: hash(n),
+        size,
+        mime: "image/jpeg".into(),
+        created_at: Timestamp::from_millis(used),
+        used_at: Timestamp::from_millis(used),
+    };
+    for (n, transform, used) in [
+        (41, "w-1|jpg", 1000),
+        (42, "w-2|jpg", 3000),
+        (43, "w-3|webp", 2000),
+    ] {
+        store.claim_blob(&hash(n), 100).await.unwrap();
+        store
+            .record_derived(&derived(n, transform, used, 100))
+            .await
+            .unwrap();
+    }
+    let now = Timestamp::from_millis(10_000);
+    // Fresh enough: found, not touched.
+    let hit = store
+        .find_derived(&source, "w-2|jpg", now, Timestamp::from_millis(2000))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (hit.blob, hit.size, hit.used_at.millis()),
+        (hash(42), 100, 3000)
+    );
+    // Stale: touched now.
+    let touched = store
+        .find_derived(&source, "w-1|jpg", now, Timestamp::from_millis(5000))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.used_at, now);
+    assert_eq!(
+        store
+            .find_derived(&source, "w-9|jpg", now, now)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Referenced derived blobs are never swept, even long after their claim.
+    let later = Timestamp::from_millis(Timestamp::now().millis() + 1000);
+    let unreferenced = store.unreferenced_blobs(later).await.unwrap();
+    assert!(!unreferenced.contains(&hash(41)) && !unreferenced.contains(&hash(43)));
+    assert!(!store.begin_blob_deletion(&hash(43), later).await.unwrap());
+    let refs = store.blob_references().await.unwrap();
+    assert!(refs.referenced.iter().any(|(h, _)| h == &hash(42)));
+
+    // Over 250 bytes of 300: the least recently used (w-3, used at 2000) goes first.
+    assert_eq!(store.evict_derived(250).await.unwrap(), vec![hash(43)]);
+    assert_eq!(
+        store.evict_derived(250).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(
+        store
+            .unreferenced_blobs(later)
+            .await
+            .unwrap()
+            .contains(&hash(43))
+    );
+
+    // Forgetting a source drops the rest and hands back their blobs.
+    let mut forgotten = store
+        .forget_derived(std::slice::from_ref(&source))
+        .await
+        .unwrap();
+    forgotten.sort();
+    assert_eq!(forgotten, vec![hash(41), hash(42)]);
+    assert_eq!(
+        store
+            .find_derived(&source, "w-2|jpg", now, now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.begin_blob_deletion(&hash(42), later).await.unwrap());
+}
+
 async fn concurrent_uploads_of_one_name_become_versions<S: MetadataStore>(store: &S) {
     let n = 12;
     let results = futures_util::future::join_all((0..n).map(|i| {
@@ -824,6 +916,7 @@ contract!(
     deletion_and_the_blob_claim_protocol,
     versions_copies_moves_and_renames,
     folder_transfers_resume_and_are_fenced,
+    derived_images_are_a_cache_the_sweeper_respects,
 );
 
 #[tokio::test]

@@ -1548,7 +1548,7 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
     async fn evict_derived(&self, max_bytes: u64) -> Result<Vec<String>, StoreError> {
         let total = self
             .read_one(q(
-                "SELECT COALESCE(SUM(size), 0) AS total FROM derived_images",
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM derived_images",
             ))
             .await?
             .map(|r| r.int("total"))
