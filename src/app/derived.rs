@@ -3,6 +3,8 @@
 //! output format) — so two spellings of a transformation share one entry, and every node of a
 //! scale-out setup shares the cache through the blob store.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -38,6 +40,41 @@ pub enum Delivered {
         /// Found in the cache, not rendered for this request.
         hit: bool,
     },
+}
+
+/// The renderings in progress on this node, each behind its own lock.
+#[derive(Default)]
+pub struct InFlight(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl InFlight {
+    fn key(blob: &str, transform: &str) -> String {
+        format!("{blob}|{transform}")
+    }
+
+    /// The lock of this rendering, shared with every request that asks for it meanwhile.
+    fn lock_for(&self, blob: &str, transform: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(Self::key(blob, transform)).or_default().clone()
+    }
+
+    /// Gives `lock` back; the entry goes when nobody else holds it.
+    fn release(&self, blob: &str, transform: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let key = Self::key(blob, transform);
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Two references: the map's and `lock`.
+        if map
+            .get(&key)
+            .is_some_and(|entry| Arc::strong_count(entry) == 2)
+        {
+            map.remove(&key);
+        }
+        drop(lock);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or(0)
+    }
 }
 
 /// An encoding and how it is named.
@@ -90,13 +127,29 @@ impl App {
                 hit: true,
             });
         }
-        let image = self
-            .render_and_store(file, &transformation, output, key)
-            .await?;
+        // One render per key on this node: later requests wait, then find it cached.
+        let lock = self.renders_in_flight.lock_for(&file.version.blob, &key);
+        let guard = lock.lock().await;
+        let cached = self
+            .store
+            .find_derived(&file.version.blob, &key, now, touch_before)
+            .await;
+        let result = match cached {
+            Ok(Some(image)) => Ok((image, true)),
+            Ok(None) => self
+                .render_and_store(file, &transformation, output, key.clone())
+                .await
+                .map(|image| (image, false)),
+            Err(e) => Err(e.into()),
+        };
+        drop(guard);
+        self.renders_in_flight
+            .release(&file.version.blob, &key, lock);
+        let (image, hit) = result?;
         Ok(Delivered::Derived {
             image,
             varies_by_accept,
-            hit: false,
+            hit,
         })
     }
 
@@ -304,6 +357,21 @@ mod tests {
         assert_eq!(png.extension, "png");
         assert_eq!(output(None, "heic", None, &t).extension, "jpg");
         assert_eq!(output(None, "tiff", None, &t).mime, "image/jpeg");
+    }
+
+    #[tokio::test]
+    async fn in_flight_locks_are_shared_then_dropped() {
+        let flights = InFlight::default();
+        let a = flights.lock_for("b", "t");
+        let b = flights.lock_for("b", "t");
+        assert!(Arc::ptr_eq(&a, &b));
+        let guard = a.lock().await;
+        assert!(b.try_lock().is_err(), "the second request waits");
+        drop(guard);
+        flights.release("b", "t", a);
+        assert_eq!(flights.len(), 1, "still held by the second request");
+        flights.release("b", "t", b);
+        assert_eq!(flights.len(), 0);
     }
 
     #[test]

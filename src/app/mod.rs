@@ -157,6 +157,9 @@ pub struct App {
     pub(crate) listing_fields: std::sync::Mutex<Option<(u64, Arc<crate::model::FieldSet>)>>,
     /// Bounds the transformations rendering at once (`ImageSettings::render_slots`).
     pub(crate) render_slots: tokio::sync::Semaphore,
+    /// One lock per rendering in progress on this node: concurrent requests for the same
+    /// uncached rendering wait for the first instead of rendering it again.
+    pub(crate) renders_in_flight: derived::InFlight,
 }
 
 impl App {
@@ -185,6 +188,7 @@ impl App {
             search_index,
             listing_fields: std::sync::Mutex::new(None),
             render_slots: tokio::sync::Semaphore::new(settings_slots),
+            renders_in_flight: Default::default(),
         })
     }
 

@@ -3,7 +3,7 @@
 //! and is complete as soon as nothing cached matches it.
 
 use super::{App, AppError};
-use crate::model::{AssetId, Principal, Timestamp};
+use crate::model::{AssetId, FolderPath, Principal, Timestamp};
 use crate::store::PurgeRecord;
 
 /// Where a purge stands, in ImageKit's words.
@@ -43,13 +43,27 @@ impl App {
     }
 
     /// Drops the derived images a purge pattern covers: those of the file it names (every
-    /// version), or, for a pattern ending in `*`, every derived image (more than it asks, never
-    /// less: they are rendered again when next asked for).
+    /// version); for `/folder/*`, those of every file in the folder and below; for any other
+    /// pattern ending in `*`, every derived image (more than it asks, never less: they are
+    /// rendered again when next asked for).
     async fn drop_purged(&self, pattern: &str) -> Result<(), AppError> {
         let path = pattern.split('?').next().unwrap_or("");
-        if path.ends_with('*') {
-            let blobs = self.store.evict_derived(0).await?;
-            self.release_blobs(&blobs).await;
+        if let Some(prefix) = path.strip_suffix('*') {
+            let decoded = percent_encoding::percent_decode_str(prefix).decode_utf8_lossy();
+            let folder = decoded
+                .strip_suffix('/')
+                .filter(|_| !decoded.starts_with("/tr:"))
+                .and_then(|f| FolderPath::parse_lenient(f).ok());
+            match folder {
+                Some(folder) => {
+                    let sources = self.store.derived_sources_below(&folder).await?;
+                    self.forget_derived(&sources).await?;
+                }
+                None => {
+                    let blobs = self.store.evict_derived(0).await?;
+                    self.release_blobs(&blobs).await;
+                }
+            }
             return Ok(());
         }
         let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();

@@ -330,6 +330,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Records a rendering whose blob is stored (and claimed); replaces an older one.
     async fn record_derived(&self, derived: &DerivedImage) -> Result<(), StoreError>;
 
+    /// The source blobs that have renderings, of every version of every file in the folder at
+    /// `path` or below it (a purge of `/folder/*`).
+    async fn derived_sources_below(&self, path: &FolderPath) -> Result<Vec<String>, StoreError>;
+
     /// Forgets every rendering of these source blobs (a purge, a deletion). Returns the
     /// blobs of the forgotten renderings, for the caller (or the sweeper) to free.
     async fn forget_derived(&self, sources: &[String]) -> Result<Vec<String>, StoreError>;

@@ -9,6 +9,7 @@ right, blue bottom left, white bottom right — so crops, turns and flips show i
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import struct
 import subprocess
@@ -353,6 +354,33 @@ def test_purge_and_new_versions_drop_cached_renderings(client, server, lib, tmp_
     # deleting the file frees its renderings' bytes with it
     client.files.delete(d["fileId"])
     assert get(u).status_code == 404
+
+
+def test_concurrent_requests_render_once(server, lib):
+    """Eight requests at once for one uncached rendering: one renders, the others wait for it
+    and are served from the cache."""
+    u = f"{server.media}/tr:w-77,h-33,e-sharpen{lib['folder']}/quad.jpg"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: get(u), range(8)))
+    assert [r.status_code for r in answers] == [200] * 8
+    assert sorted(r.headers["x-cache"] for r in answers) == ["HIT"] * 7 + ["MISS"]
+    assert len({r.content for r in answers}) == 1
+
+
+def test_a_folder_purge_drops_only_that_folder(client, server, lib):
+    base = lib["folder"] + "/fp"
+    for sub in ("keep", "drop", "drop/deeper"):
+        raw_upload(client, file=quad_png(), file_name="f.png", folder=f"{base}/{sub}", use_unique_file_name=False)
+    # the same bytes everywhere share their renderings: give each its own
+    urls = {}
+    for i, sub in enumerate(("keep", "drop", "drop/deeper")):
+        raw_upload(client, file=quad_png(40 + i, 30), file_name="g.png", folder=f"{base}/{sub}", use_unique_file_name=False)
+        urls[sub] = f"{server.media}/tr:w-20{base}/{sub}/g.png"
+        assert get(urls[sub]).headers["x-cache"] == "MISS"
+    client.cache.invalidation.create(url=f"{server.media}{base}/drop/*")
+    assert get(urls["keep"]).headers["x-cache"] == "HIT"
+    assert get(urls["drop"]).headers["x-cache"] == "MISS"
+    assert get(urls["drop/deeper"]).headers["x-cache"] == "MISS"
 
 
 # ================================================================ signed URLs and private files

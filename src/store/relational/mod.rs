@@ -1335,6 +1335,23 @@ impl<E: Engine> MetadataStore for RelationalStore<E> {
         Ok(row.int("n")? as u64)
     }
 
+    async fn derived_sources_below(&self, path: &FolderPath) -> Result<Vec<String>, StoreError> {
+        let mut st = Statement::new(
+            "SELECT DISTINCT d.source_blob FROM derived_images d
+             JOIN file_versions v ON v.blob_hash = d.source_blob
+             JOIN files f ON f.id = v.file_id
+             WHERE f.folder_id IN (SELECT id FROM folders WHERE ",
+        );
+        push_subtree(&mut st, "path", path);
+        st.push(")");
+        self.engine
+            .read(&st)
+            .await?
+            .iter()
+            .map(|r| r.text("source_blob"))
+            .collect()
+    }
+
     async fn advance_transfer(
         &self,
         transfer: &FolderTransfer,
