@@ -37,6 +37,17 @@ pub fn required_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a st
     }
 }
 
+/// An optional string property: absent or `null` is `None`, anything but a string is refused.
+pub fn optional_string(map: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "Invalid {key}. It must be a string."
+        ))),
+    }
+}
+
 /// An optional boolean (`true`, `"true"`); absent is false.
 pub fn optional_bool(map: &Map<String, Value>, key: &str) -> Result<bool, ApiError> {
     match map.get(key) {

@@ -5,26 +5,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::json_object;
+use super::body::{json_object, optional_string as text};
 use super::error::ApiError;
 use super::wire::custom_field_json;
 use crate::app::custom_fields::NewField;
 use crate::model::{FieldError, FieldUpdate};
-
-/// A string property: absent or `null` is `None`, anything but a string is refused.
-fn text(map: &Map<String, Value>, key: &'static str) -> Result<Option<String>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "Invalid {key}. It must be a string."
-        ))),
-    }
-}
 
 pub async fn list(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::json_object;
+use super::body::{json_object, optional_string as text};
 use super::error::ApiError;
 use crate::app::named::NamedUpdate;
 use crate::model::transform::NamedTransformation;
@@ -23,16 +23,6 @@ fn named_json(n: &NamedTransformation) -> Value {
         "createdAt": n.created_at.to_iso8601(),
         "updatedAt": n.updated_at.to_iso8601(),
     })
-}
-
-fn text(map: &Map<String, Value>, key: &'static str) -> Result<Option<String>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "Invalid {key}. It must be a string."
-        ))),
-    }
 }
 
 fn flag(map: &Map<String, Value>, key: &'static str) -> Result<Option<bool>, ApiError> {
